@@ -1,0 +1,96 @@
+"""The /v1 WSGI application: route table → handler → storage driver."""
+
+import logging
+
+import webob.dec
+
+from cloudprefs.api import deploy
+from cloudprefs.api import errors
+from cloudprefs.api import paths
+from cloudprefs.api import request as api_request
+from cloudprefs.api import routes
+from cloudprefs import storage
+from cloudprefs.storage import exceptions
+
+LOG = logging.getLogger(__name__)
+
+
+class V1Application:
+    """Dispatches /v1 requests through the route table."""
+
+    def __init__(self, conf, storage_driver):
+        self.limits = conf.api
+        self.retry_after = str(conf.api.retry_after)
+        self.storage = storage_driver
+        self.mapper = routes.make_map()
+
+    @webob.dec.wsgify(RequestClass=api_request.Request)
+    def __call__(self, req):
+        req.environ[api_request.APP_KEY] = self
+        try:
+            if api_request.USER_ID_KEY not in req.environ:
+                raise errors.APIError(401, errors.UNAUTHENTICATED,
+                                      'The request carries no identity.')
+            handler, kwargs = self._route(req)
+            return handler(req, **kwargs)
+        except errors.APIError as error:
+            return errors.response_for(req.environ, error)
+        except exceptions.StorageError as error:
+            return self._storage_error_response(req, error)
+
+    def _route(self, req):
+        raw_path = paths.normalize(paths.raw_path_info(req.environ))
+        match = self.mapper.routematch(raw_path)
+        if match is None:
+            raise errors.APIError(404, errors.NOT_FOUND,
+                                  'No such resource.')
+        route_args, route = match
+        methods = routes.ROUTE_DECLARATIONS[route.routepath]
+        handler = methods.get(req.method)
+        if handler is None:
+            allowed = ', '.join(sorted(methods))
+            raise errors.APIError(
+                405, errors.METHOD_NOT_ALLOWED,
+                'Method %s is not allowed here; allowed: %s.'
+                % (req.method, allowed),
+                headers={'Allow': allowed})
+        kwargs = {}
+        if 'container' in route_args:
+            kwargs['container'] = paths.decode_segment(
+                route_args['container'])
+        if 'key_path' in route_args:
+            kwargs['key_path'] = paths.decode_key_path(
+                route_args['key_path'])
+        return handler, kwargs
+
+    def _storage_error_response(self, req, error):
+        environ = req.environ
+        if isinstance(error, exceptions.NotFound):
+            return errors.error_response(
+                environ, 404, errors.NOT_FOUND,
+                'The container or key does not exist.')
+        if isinstance(error, exceptions.PathConflict):
+            return errors.error_response(
+                environ, 409, errors.PATH_CONFLICT,
+                'The key path meets a value that is not an object at '
+                'segment %d; nothing was changed.' % len(error.path))
+        if isinstance(error, exceptions.TooLarge):
+            return errors.error_response(
+                environ, 413, errors.CONTAINER_TOO_LARGE,
+                'The write would make the container larger than %d bytes '
+                'of compact JSON; nothing was changed.' % error.limit)
+        # BackendUnavailable, BackendError: the cause may name hosts or
+        # credentials, so it goes to the log only.
+        LOG.warning('Database error for request %s: %r',
+                    environ.get(errors.REQUEST_ID_KEY), error.__cause__
+                    or error)
+        return errors.error_response(
+            environ, 503, errors.BACKEND_UNAVAILABLE,
+            'The database is unavailable; retry later.',
+            headers={'Retry-After': self.retry_after})
+
+
+def app_factory(global_conf, **local_conf):
+    """paste.deploy factory of the /v1 application."""
+    conf = deploy.conf_from(global_conf)
+    return V1Application(conf, storage.get_driver(conf))

@@ -1,0 +1,70 @@
+"""The one error format of the API, and its stable error codes.
+
+Every error body is::
+
+    {"errors": [{"status": 404, "code": "cloudprefs.not_found",
+                 "title": "Not Found", "detail": "...",
+                 "request_id": "req-..."}]}
+
+Codes are a public interface: once published, a code keeps its meaning.
+"""
+
+import json
+
+import webob
+import webob.exc
+
+REQUEST_ID_KEY = 'openstack.request_id'
+
+# Stable error codes.
+BAD_REQUEST = 'cloudprefs.bad_request'
+INVALID_JSON = 'cloudprefs.invalid_json'
+INVALID_PATH = 'cloudprefs.invalid_path'
+NOT_AN_OBJECT = 'cloudprefs.not_an_object'
+EMPTY_BODY = 'cloudprefs.empty_body'
+TOO_DEEP = 'cloudprefs.too_deep'
+UNAUTHENTICATED = 'cloudprefs.unauthenticated'
+FORBIDDEN = 'cloudprefs.forbidden'
+NOT_FOUND = 'cloudprefs.not_found'
+METHOD_NOT_ALLOWED = 'cloudprefs.method_not_allowed'
+PATH_CONFLICT = 'cloudprefs.path_conflict'
+BODY_TOO_LARGE = 'cloudprefs.body_too_large'
+CONTAINER_TOO_LARGE = 'cloudprefs.container_too_large'
+BACKEND_UNAVAILABLE = 'cloudprefs.backend_unavailable'
+AUTH_UNAVAILABLE = 'cloudprefs.auth_unavailable'
+INTERNAL_ERROR = 'cloudprefs.internal_error'
+
+
+class APIError(Exception):
+    """Raised by handlers; the application turns it into a response."""
+
+    def __init__(self, status, code, detail, headers=None):
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def error_response(environ, status, code, detail, headers=None):
+    """Build the JSON error response for ``environ``'s request."""
+    title = webob.exc.status_map[status].title
+    error = {
+        'status': status,
+        'code': code,
+        'title': title,
+        'detail': detail,
+        'request_id': environ.get(REQUEST_ID_KEY),
+    }
+    body = json.dumps({'errors': [error]}).encode('utf-8')
+    response = webob.Response(status=status, body=body,
+                              content_type='application/json',
+                              charset=None)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def response_for(environ, error):
+    return error_response(environ, error.status, error.code, error.detail,
+                          error.headers)

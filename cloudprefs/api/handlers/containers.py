@@ -1,0 +1,90 @@
+"""Handlers for the user's containers and the values inside them.
+
+Each handler reads the request, validates its body, calls the storage
+driver and answers. Storage exceptions are mapped to HTTP once, in
+:mod:`cloudprefs.api.app`.
+"""
+
+import json
+
+import webob
+
+from cloudprefs.api import body
+from cloudprefs.api import errors
+
+
+def _json_response(value):
+    text = json.dumps(value, ensure_ascii=False, separators=(',', ':'))
+    return webob.Response(status=200, body=text.encode('utf-8'),
+                          content_type='application/json', charset=None)
+
+
+def _no_content():
+    return webob.Response(status=204)
+
+
+def _read_json(req, required):
+    raw = body.read_body(req, req.limits.max_request_body_size)
+    if not raw.strip():
+        if required:
+            raise errors.APIError(400, errors.EMPTY_BODY,
+                                  'This request needs a JSON body.')
+        return None
+    return body.parse(raw)
+
+
+# /v1 -----------------------------------------------------------------------
+
+def list_containers(req):
+    return _json_response(req.storage.list_containers(req.user_id))
+
+
+def delete_all_containers(req):
+    req.storage.delete_user(req.user_id)
+    return _no_content()
+
+
+# /v1/{container} -------------------------------------------------------------
+
+def get_container(req, container):
+    return _json_response(
+        req.storage.get_container(req.user_id, container).value)
+
+
+def create_or_merge_container(req, container):
+    value = _read_json(req, required=False)
+    if value is None:
+        value = {}
+    elif not isinstance(value, dict):
+        raise errors.APIError(
+            400, errors.NOT_AN_OBJECT,
+            'A container body must be a JSON object; to store another '
+            'value, POST it to a key path below the container.')
+    body.check_depth(0, value, req.limits.max_depth)
+    req.storage.merge(req.user_id, container, value)
+    return _no_content()
+
+
+def delete_container(req, container):
+    req.storage.delete_container(req.user_id, container)
+    return _no_content()
+
+
+# /v1/{container}/{key path} ----------------------------------------------------
+
+def get_value(req, container, key_path):
+    value, _container = req.storage.get_value(req.user_id, container,
+                                              key_path)
+    return _json_response(value)
+
+
+def set_value(req, container, key_path):
+    value = _read_json(req, required=True)
+    body.check_depth(len(key_path), value, req.limits.max_depth)
+    req.storage.set_value(req.user_id, container, key_path, value)
+    return _no_content()
+
+
+def delete_value(req, container, key_path):
+    req.storage.delete_value(req.user_id, container, key_path)
+    return _no_content()

@@ -1,0 +1,40 @@
+"""The outermost filter: no exception reaches the server.
+
+An unexpected exception is logged with its traceback and the request id;
+the client gets a generic JSON 500 that never includes the exception text.
+"""
+
+import logging
+import sys
+
+from cloudprefs.api import errors
+
+LOG = logging.getLogger(__name__)
+
+
+class CatchErrors:
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        try:
+            return self.app(environ, start_response)
+        except Exception:
+            request_id = environ.get(errors.REQUEST_ID_KEY)
+            LOG.exception('Unexpected error in request %s %s (%s)',
+                          environ.get('REQUEST_METHOD'),
+                          environ.get('PATH_INFO'), request_id)
+            response = errors.error_response(
+                environ, 500, errors.INTERNAL_ERROR,
+                'An unexpected error occurred; it has been logged with '
+                'this request id.')
+            if request_id:
+                response.headers['X-Openstack-Request-Id'] = request_id
+            start_response(response.status, response.headerlist,
+                           sys.exc_info())
+            return [response.body]
+
+
+def filter_factory(global_conf, **local_conf):
+    return CatchErrors

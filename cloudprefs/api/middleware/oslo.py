@@ -1,0 +1,55 @@
+"""oslo.middleware filters built with the service's loaded ConfigOpts.
+
+oslo.middleware's own paste factories would read a separate configuration
+(or the global one); these give them the files named by --config-file.
+"""
+
+from oslo_middleware import cors
+from oslo_middleware import http_proxy_to_wsgi
+from oslo_middleware import request_id
+
+from cloudprefs.api import deploy
+
+CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'X-User-Id',
+                      'X-Roles', 'X-Openstack-Request-Id']
+CORS_EXPOSE_HEADERS = ['X-Openstack-Request-Id']
+CORS_ALLOW_METHODS = ['GET', 'POST', 'DELETE']
+
+
+CORS_DEFAULTS = {
+    'allow_headers': CORS_ALLOW_HEADERS,
+    'expose_headers': CORS_EXPOSE_HEADERS,
+    'allow_methods': CORS_ALLOW_METHODS,
+}
+
+
+def set_lib_defaults():
+    """oslo.config.opts.defaults hook: our CORS defaults in the sample."""
+    cors.set_defaults(**CORS_DEFAULTS)
+
+
+def cors_filter_factory(global_conf, **local_conf):
+    conf = deploy.conf_from(global_conf)
+    # Per-ConfigOpts defaults: cors.set_defaults would change them for
+    # every user of oslo.middleware in the process.
+    conf.register_opts(cors.OPTS, group='cors')
+    for name, value in CORS_DEFAULTS.items():
+        conf.set_default(name, value, group='cors')
+
+    def _filter(app):
+        return cors.CORS(app, conf)
+    return _filter
+
+
+def http_proxy_to_wsgi_filter_factory(global_conf, **local_conf):
+    conf = deploy.conf_from(global_conf)
+
+    def _filter(app):
+        return http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    return _filter
+
+
+def request_id_filter_factory(global_conf, **local_conf):
+    def _filter(app):
+        return request_id.RequestId(app)
+    return _filter

@@ -1,0 +1,17 @@
+"""Configuration options of Cloud Preferences.
+
+Each module here owns one group and exposes ``register_opts(conf)`` and
+``list_opts()``. Code receives a ``ConfigOpts`` object; nothing in the
+package reads a global configuration.
+"""
+
+from cloudprefs.conf import api
+from cloudprefs.conf import database
+from cloudprefs.conf import default
+
+MODULES = (default, api, database)
+
+
+def register_opts(conf):
+    for module in MODULES:
+        module.register_opts(conf)

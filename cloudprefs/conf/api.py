@@ -1,0 +1,31 @@
+"""[api] options: limits on what a request may store."""
+
+from oslo_config import cfg
+
+GROUP = 'api'
+
+OPTS = [
+    cfg.IntOpt('max_depth', default=32, min=1, max=100,
+               help='Deepest nesting a write may create, counted from the '
+                    'container: each key-path segment plus each object or '
+                    'array level of the value. Kept well below MongoDB\'s '
+                    'own nesting limit.'),
+    cfg.IntOpt('max_request_body_size', default=1024 * 1024, min=1,
+               help='Largest request body in bytes; larger ones get 413.'),
+    cfg.IntOpt('max_container_size', default=4 * 1024 * 1024, min=2,
+               help='Largest container in bytes, measured as compact JSON. '
+                    'A write that would grow a container past it gets 413. '
+                    'The default stays safely below MongoDB\'s 16 MiB '
+                    'document limit.'),
+    cfg.IntOpt('retry_after', default=5, min=1,
+               help='Seconds a client is told to wait (Retry-After) when '
+                    'the database is unavailable.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

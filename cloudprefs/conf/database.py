@@ -1,0 +1,42 @@
+"""[database] options: where containers are stored."""
+
+from oslo_config import cfg
+
+GROUP = 'database'
+
+OPTS = [
+    cfg.StrOpt('connection', secret=True,
+               help='Database URL; its scheme picks the storage driver: '
+                    'mongodb://host[:port][,host...]/dbname?options, '
+                    'sqlite:////absolute/path.db (later also '
+                    'mysql+pymysql:// and postgresql+psycopg2://). Unset '
+                    'means an embedded SQLite file under state_path, which '
+                    'creates its own schema on first start.'),
+    cfg.FloatOpt('timeout', default=5.0, min=0.1,
+                 help='Seconds to wait for the database (to find a server, '
+                      'connect, or get a pooled connection) before a '
+                      'request fails with 503.'),
+    cfg.FloatOpt('operation_timeout', default=30.0, min=0.1,
+                 help='Seconds one database operation may take before the '
+                      'request fails with 503.'),
+    cfg.StrOpt('mongodb_write_concern', default='majority',
+               help='MongoDB write concern "w" for every write: "majority" '
+                    '(safe on a replica set; a standalone server treats it '
+                    'as 1) or a number of members.'),
+    cfg.IntOpt('mongodb_max_pool_size', default=100, min=1,
+               help='Most connections one process opens to each MongoDB '
+                    'server.'),
+    cfg.IntOpt('sqlite_busy_timeout_ms', default=50, min=0,
+               help='Milliseconds SQLite waits inside its C library for a '
+                    'lock held by another process before the driver backs '
+                    'off and retries (green-friendly) in Python. Kept short '
+                    'because the wait blocks the whole eventlet process.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

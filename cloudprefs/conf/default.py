@@ -1,0 +1,42 @@
+"""[DEFAULT] options: how the API process listens and authenticates."""
+
+import os
+
+from oslo_config import cfg
+
+AUTH_STRATEGIES = ('keystone', 'noauth')
+
+OPTS = [
+    cfg.HostAddressOpt('bind_host', default='0.0.0.0',
+                       help='Address on which cloudprefs-api listens.'),
+    cfg.PortOpt('bind_port', default=8888,
+                help='Port on which cloudprefs-api listens '
+                     '(the --port command-line flag overrides it).'),
+    cfg.StrOpt('auth_strategy', default='keystone', choices=AUTH_STRATEGIES,
+               help='"keystone" validates tokens with keystonemiddleware; '
+                    '"noauth" trusts the X-User-Id and X-Roles headers and '
+                    'is only for development and tests.'),
+    cfg.StrOpt('api_paste_config', default='api-paste.ini',
+               help='The paste.deploy file that builds the WSGI pipeline. '
+                    'A relative name is looked up beside the configuration '
+                    'files; the copy inside the package is the fallback.'),
+    cfg.StrOpt('state_path',
+               default=os.path.join(os.path.expanduser('~'), '.cloudprefs'),
+               help='Directory for local state; the embedded SQLite '
+                    'database lives here unless [database] connection '
+                    'says otherwise.'),
+    cfg.IntOpt('green_pool_size', default=1000, min=1,
+               help='Concurrent requests one cloudprefs-api process serves '
+                    '(size of its eventlet green thread pool).'),
+    cfg.IntOpt('client_socket_timeout', default=900, min=0,
+               help='Seconds an idle client connection is kept open; 0 '
+                    'waits forever.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS)
+
+
+def list_opts():
+    return [('DEFAULT', OPTS)]

@@ -1,0 +1,40 @@
+"""The exceptions every storage driver raises; the API maps each to HTTP."""
+
+
+class StorageError(Exception):
+    """Base of every storage exception."""
+
+
+class NotFound(StorageError):
+    """The container, or the value at the key path, does not exist."""
+
+
+class PathConflict(StorageError):
+    """A key-path segment meets a value that is not an object."""
+
+    def __init__(self, path):
+        self.path = list(path)
+        super().__init__('segment %d of the key path meets a value that is '
+                         'not an object' % len(self.path))
+
+
+class TooLarge(StorageError):
+    """The write would grow the container past the configured size."""
+
+    def __init__(self, size, limit):
+        self.size = size
+        self.limit = limit
+        super().__init__('the container would be %d bytes; the limit is %d'
+                         % (size, limit))
+
+
+class BackendUnavailable(StorageError):
+    """The database cannot be reached or did not answer in time.
+
+    Wraps the driver's own exception in ``__cause__``; its text may carry
+    host names or credentials and is logged, never shown to clients.
+    """
+
+
+class BackendError(StorageError):
+    """The database refused an operation for an unexpected reason."""

@@ -1,0 +1,207 @@
+"""MongoDB storage driver (pymongo).
+
+Layout: one ``containers`` collection for every user, one document per
+(user, container)::
+
+    {u: <user id>, c: <container name>, r: <revision>, m: <modified, µs>,
+     d: <the container object, keys escaped>}
+
+A unique index on ``(u, c)`` serves every query, so a user's queries never
+touch another user's documents, and a cluster can shard on ``u`` (the
+unique index is prefixed by that shard key).
+
+MongoDB refuses U+0000 in field names and cannot address keys containing
+``.`` or starting with ``$`` in update paths, so every key of ``d`` is
+stored escaped (see :func:`escape_key`); stored documents stay readable
+with ordinary MongoDB tools.
+
+Writes are compare-and-swap on the revision, like the SQL driver: read the
+document, compute the new value, replace ``d`` only if ``r`` is unchanged
+(or insert, relying on the unique index), and start again if another
+writer won.
+"""
+
+import logging
+import random
+import re
+import time
+
+import pymongo
+from pymongo import errors as mongo_errors
+from pymongo import write_concern
+
+from cloudprefs.storage import base
+from cloudprefs.storage import exceptions
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_DATABASE = 'cloudprefs'
+COLLECTION = 'containers'
+MAX_WRITE_ATTEMPTS = 200
+
+# Escapes: '%' itself first so that every '%' in a stored key starts an
+# escape; '.' and U+0000 anywhere; '$' only in first place (MongoDB's rule).
+# The empty key is stored as a lone '%', which no other key can produce.
+_NEEDS_ESCAPE = re.compile(r'[%.\x00]|^\$')
+_ESCAPES = {'%': '%25', '.': '%2E', '\x00': '%00', '$': '%24'}
+_ESCAPED = re.compile(r'%(25|2E|00|24)')
+_UNESCAPES = {'25': '%', '2E': '.', '00': '\x00', '24': '$'}
+
+
+def escape_key(key):
+    if key == '':
+        return '%'
+    if not _NEEDS_ESCAPE.search(key):
+        return key
+    return _NEEDS_ESCAPE.sub(lambda match: _ESCAPES[match.group()], key)
+
+
+def unescape_key(key):
+    if key == '%':
+        return ''
+    if '%' not in key:
+        return key
+    return _ESCAPED.sub(lambda match: _UNESCAPES[match.group(1)], key)
+
+
+def escape_value(value):
+    if isinstance(value, dict):
+        return {escape_key(k): escape_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_value(item) for item in value]
+    return value
+
+
+def unescape_value(value):
+    if isinstance(value, dict):
+        return {unescape_key(k): unescape_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unescape_value(item) for item in value]
+    return value
+
+
+_UNAVAILABLE = (mongo_errors.ConnectionFailure,  # incl. AutoReconnect,
+                mongo_errors.ServerSelectionTimeoutError,  # NetworkTimeout
+                mongo_errors.ExecutionTimeout,
+                mongo_errors.WTimeoutError)
+
+_LOST_RACE = object()
+
+
+class MongoDBDriver(base.StorageDriver):
+
+    def __init__(self, url, conf):
+        super().__init__(url, conf)
+        db_conf = conf.database
+        timeout_ms = int(db_conf.timeout * 1000)
+        w = db_conf.mongodb_write_concern
+        self._client = pymongo.MongoClient(
+            url,
+            appname='cloudprefs',
+            connect=False,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            waitQueueTimeoutMS=timeout_ms,
+            socketTimeoutMS=int(db_conf.operation_timeout * 1000),
+            maxPoolSize=db_conf.mongodb_max_pool_size)
+        database = self._client.get_default_database(DEFAULT_DATABASE)
+        self._collection = database.get_collection(
+            COLLECTION,
+            write_concern=write_concern.WriteConcern(
+                w=int(w) if w.isdigit() else w))
+        self._indexes_ready = False
+
+    def _run(self, operation, *args, **kwargs):
+        try:
+            return operation(*args, **kwargs)
+        except _UNAVAILABLE as error:
+            raise exceptions.BackendUnavailable(
+                'database unavailable') from error
+        except mongo_errors.DocumentTooLarge as error:
+            raise exceptions.TooLarge(-1, self.max_container_size) from error
+        except mongo_errors.PyMongoError as error:
+            if getattr(error, 'code', None) == 10334:   # BSONObjectTooLarge
+                raise exceptions.TooLarge(
+                    -1, self.max_container_size) from error
+            raise exceptions.BackendError('database error') from error
+
+    # Schema ------------------------------------------------------------------
+
+    def upgrade(self):
+        self._run(self._collection.create_index,
+                  [('u', pymongo.ASCENDING), ('c', pymongo.ASCENDING)],
+                  unique=True, name='user_container')
+        self._indexes_ready = True
+
+    def _ensure_indexes(self):
+        # Index creation is idempotent; doing it on first use means a new
+        # deployment cannot run without the unique index the writes rely on.
+        if not self._indexes_ready:
+            self.upgrade()
+
+    # Reads -------------------------------------------------------------------
+
+    def list_containers(self, user_id):
+        cursor = self._collection.find(
+            {'u': user_id}, {'_id': 0, 'c': 1}).sort('c', pymongo.ASCENDING)
+        return self._run(lambda: [doc['c'] for doc in cursor])
+
+    def get_container(self, user_id, name):
+        doc = self._run(self._collection.find_one,
+                        {'u': user_id, 'c': name},
+                        {'_id': 0, 'd': 1, 'r': 1, 'm': 1})
+        if doc is None:
+            raise exceptions.NotFound()
+        return base.Container(unescape_value(doc['d']), doc['r'],
+                              doc['m'] / 1e6)
+
+    # Writes ------------------------------------------------------------------
+
+    def update_container(self, user_id, name, mutate, create_missing):
+        self._ensure_indexes()
+        for _attempt in range(MAX_WRITE_ATTEMPTS):
+            outcome = self._run(self._try_update, user_id, name, mutate,
+                                create_missing)
+            if outcome is not _LOST_RACE:
+                return outcome
+            time.sleep(random.uniform(0, 0.002))
+        raise exceptions.BackendUnavailable(
+            'gave up after %d conflicting writes' % MAX_WRITE_ATTEMPTS)
+
+    def _try_update(self, user_id, name, mutate, create_missing):
+        key = {'u': user_id, 'c': name}
+        doc = self._collection.find_one(key, {'_id': 0, 'd': 1, 'r': 1})
+        now_us = time.time_ns() // 1000
+        if doc is None:
+            if not create_missing:
+                return None
+            value = mutate({})
+            self.encode(value)
+            revision = base.next_revision()
+            try:
+                self._collection.insert_one(
+                    dict(key, r=revision, m=now_us, d=escape_value(value)))
+            except mongo_errors.DuplicateKeyError:
+                return _LOST_RACE
+            return revision
+        value = mutate(unescape_value(doc['d']))
+        self.encode(value)
+        revision = base.next_revision(doc['r'])
+        result = self._collection.update_one(
+            dict(key, r=doc['r']),
+            {'$set': {'r': revision, 'm': now_us, 'd': escape_value(value)}})
+        return revision if result.matched_count == 1 else _LOST_RACE
+
+    def delete_container(self, user_id, name):
+        self._run(self._collection.delete_one, {'u': user_id, 'c': name})
+
+    def delete_user(self, user_id):
+        self._run(self._collection.delete_many, {'u': user_id})
+
+    # Lifecycle ---------------------------------------------------------------
+
+    def ping(self):
+        self._run(self._client.admin.command, 'ping')
+
+    def close(self):
+        self._client.close()

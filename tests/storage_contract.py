@@ -1,0 +1,275 @@
+"""The storage contract: every driver runs this suite unchanged.
+
+A test module defines two fixtures, ``driver`` (a fresh, empty store) and
+``unavailable_driver`` (a driver whose database cannot be reached), and a
+class that inherits :class:`StorageContract`. A new driver is done when
+the suite passes.
+"""
+
+import concurrent.futures
+import time
+
+import pytest
+
+from cloudprefs.storage import exceptions
+from tests.support.config import canonical
+
+ODD_KEYS = ['', '.', '..', 'a.b', '.a', 'a.', '$', '$set', '$where', 'a$b',
+            '\x00', 'a\x00b', '%', '%2E', '%25', '%%', 'é', 'e\u0301',
+            '🦄', '日本語', 'Key', 'key', 'key ', ' key', 'KEY', '_id',
+            "'; DROP TABLE containers; --", '"', '\\', '\n', 'a/b']
+
+ODD_VALUES = [0, -1, 1, 2 ** 63 - 1, -2 ** 63, 2 ** 53 + 1, 0.1, -0.0, 1.0,
+              1e308, 5e-324, 1.7976931348623157e308, True, False, None, '',
+              'x' * 1000, '\x00', '🦄 é \u2028', [], {}, [None, True, 1, 1.0,
+              'a', [], {}], {'a': {'b': {'c': [1, {'d': None}]}}}]
+
+USER = 'user-a'
+OTHER = 'user-ab'   # shares a prefix with USER
+
+
+def same(actual, expected):
+    return canonical(actual) == canonical(expected)
+
+
+class StorageContract:
+
+    # Containers --------------------------------------------------------------
+
+    def test_new_user_has_no_containers(self, driver):
+        assert driver.list_containers(USER) == []
+
+    def test_missing_container_is_not_found(self, driver):
+        with pytest.raises(exceptions.NotFound):
+            driver.get_container(USER, 'missing')
+
+    def test_empty_merge_creates_empty_container(self, driver):
+        driver.merge(USER, 'defaults', {})
+        assert driver.get_container(USER, 'defaults').value == {}
+        assert driver.list_containers(USER) == ['defaults']
+
+    def test_names_listed_in_code_point_order(self, driver):
+        names = ['b', 'a', 'B', 'é', '𝄞', '\uffff', 'a b', 'aa', 'a', 'Z',
+                 '~', 'ä', '$cmd', 'system.users', '.', '%2F']
+        for name in names:
+            driver.merge(USER, name, {})
+        assert driver.list_containers(USER) == sorted(set(names))
+
+    def test_merge_replaces_top_level_keys_only(self, driver):
+        driver.merge(USER, 'c', {'a': {'x': 1}, 'b': 2})
+        driver.merge(USER, 'c', {'a': {'y': 2}, 'c': 3})
+        assert same(driver.get_container(USER, 'c').value,
+                    {'a': {'y': 2}, 'b': 2, 'c': 3})
+
+    def test_delete_container(self, driver):
+        driver.merge(USER, 'c', {'a': 1})
+        driver.merge(USER, 'd', {})
+        driver.delete_container(USER, 'c')
+        assert driver.list_containers(USER) == ['d']
+        with pytest.raises(exceptions.NotFound):
+            driver.get_container(USER, 'c')
+
+    def test_delete_missing_container_is_not_an_error(self, driver):
+        driver.delete_container(USER, 'missing')
+        assert driver.list_containers(USER) == []
+
+    def test_delete_user(self, driver):
+        driver.merge(USER, 'c', {'a': 1})
+        driver.merge(USER, 'd', {})
+        driver.merge(OTHER, 'c', {'b': 1})
+        driver.delete_user(USER)
+        assert driver.list_containers(USER) == []
+        assert driver.list_containers(OTHER) == ['c']
+
+    # Key paths ---------------------------------------------------------------
+
+    def test_set_value_creates_container_and_intermediates(self, driver):
+        driver.set_value(USER, 'defaults', ['passwords', 'root'], 'secret')
+        assert same(driver.get_container(USER, 'defaults').value,
+                    {'passwords': {'root': 'secret'}})
+
+    def test_set_value_replaces(self, driver):
+        driver.set_value(USER, 'c', ['a'], {'deep': [1, 2]})
+        driver.set_value(USER, 'c', ['a'], 'flat')
+        assert same(driver.get_container(USER, 'c').value, {'a': 'flat'})
+
+    @pytest.mark.parametrize('blocker', [[1], 'text', 0, 1.5, True, False,
+                                         None])
+    def test_set_value_through_non_object_conflicts(self, driver, blocker):
+        driver.set_value(USER, 'c', ['a', 'b'], blocker)
+        before = driver.get_container(USER, 'c')
+        with pytest.raises(exceptions.PathConflict):
+            driver.set_value(USER, 'c', ['a', 'b', 'x'], 1)
+        after = driver.get_container(USER, 'c')
+        assert same(after.value, before.value)
+        assert after.revision == before.revision
+
+    @pytest.mark.parametrize('value', ODD_VALUES, ids=repr)
+    def test_get_value_returns_any_json(self, driver, value):
+        driver.set_value(USER, 'c', ['k'], value)
+        found, container = driver.get_value(USER, 'c', ['k'])
+        assert same(found, value)
+        assert container.revision > 0
+
+    @pytest.mark.parametrize('path', [['missing'], ['a', 'missing'],
+                                      ['a', 'b', 'c'], ['s', 'x'],
+                                      ['l', '0']])
+    def test_get_value_not_found(self, driver, path):
+        driver.merge(USER, 'c', {'a': {'b': 1}, 's': 'str', 'l': [1]})
+        with pytest.raises(exceptions.NotFound):
+            driver.get_value(USER, 'c', path)
+
+    def test_delete_value_keeps_parent(self, driver):
+        driver.merge(USER, 'c', {'a': {'b': 1, 'c': 2}})
+        driver.delete_value(USER, 'c', ['a', 'b'])
+        driver.delete_value(USER, 'c', ['a', 'c'])
+        assert same(driver.get_container(USER, 'c').value, {'a': {}})
+
+    @pytest.mark.parametrize('path', [['missing'], ['a', 'missing'],
+                                      ['s', 'x'], ['a', 'b', 'x']])
+    def test_delete_missing_value_is_a_no_op(self, driver, path):
+        driver.merge(USER, 'c', {'a': {'b': 1}, 's': 'str'})
+        driver.delete_value(USER, 'c', path)
+        assert same(driver.get_container(USER, 'c').value,
+                    {'a': {'b': 1}, 's': 'str'})
+
+    def test_delete_value_of_missing_container_creates_nothing(self, driver):
+        assert driver.delete_value(USER, 'missing', ['a']) is None
+        assert driver.list_containers(USER) == []
+
+    # Round trips -------------------------------------------------------------
+
+    def test_odd_keys_round_trip_at_every_level(self, driver):
+        value = {key: {key: [{key: index}]}
+                 for index, key in enumerate(ODD_KEYS)}
+        driver.merge(USER, 'c', value)
+        assert same(driver.get_container(USER, 'c').value, value)
+        for index, key in enumerate(ODD_KEYS):
+            found, _ = driver.get_value(USER, 'c', [key, key])
+            assert same(found, [{key: index}])
+
+    def test_odd_keys_as_paths(self, driver):
+        for index, key in enumerate(ODD_KEYS):
+            if key:
+                driver.set_value(USER, 'c', [key, key], index)
+        for index, key in enumerate(ODD_KEYS):
+            if key:
+                found, _ = driver.get_value(USER, 'c', [key, key])
+                assert found == index
+        driver.delete_value(USER, 'c', ['a.b', 'a.b'])
+        found, _ = driver.get_value(USER, 'c', ['a.b'])
+        assert found == {}
+
+    def test_odd_values_round_trip_in_container(self, driver):
+        value = {'v%d' % i: v for i, v in enumerate(ODD_VALUES)}
+        driver.merge(USER, 'c', value)
+        assert same(driver.get_container(USER, 'c').value, value)
+
+    def test_odd_names_and_users_are_distinct(self, driver):
+        for index, name in enumerate(ODD_KEYS):
+            if name:
+                driver.merge(USER, name, {'i': index})
+        for index, name in enumerate(ODD_KEYS):
+            if name:
+                assert driver.get_container(USER, name).value == {'i': index}
+        for user in ('u', 'U', 'u ', 'u.x', '$u', "u'--", 'ü'):
+            driver.merge(user, 'c', {'owner': user})
+        for user in ('u', 'U', 'u ', 'u.x', '$u', "u'--", 'ü'):
+            assert driver.get_container(user, 'c').value == {'owner': user}
+            assert driver.list_containers(user) == ['c']
+
+    # Isolation ---------------------------------------------------------------
+
+    def test_users_are_isolated(self, driver):
+        driver.merge(USER, 'shared', {'mine': 1})
+        driver.set_value(OTHER, 'shared', ['theirs'], 2)
+        assert driver.get_container(USER, 'shared').value == {'mine': 1}
+        assert driver.get_container(OTHER, 'shared').value == {'theirs': 2}
+        driver.delete_value(OTHER, 'shared', ['mine'])
+        driver.delete_container(OTHER, 'shared')
+        assert driver.get_container(USER, 'shared').value == {'mine': 1}
+        assert driver.list_containers(OTHER) == []
+        with pytest.raises(exceptions.NotFound):
+            driver.get_container('user', 'shared')
+
+    # Revisions ---------------------------------------------------------------
+
+    def test_every_write_changes_the_revision(self, driver):
+        revisions = [driver.merge(USER, 'c', {})]
+        revisions.append(driver.merge(USER, 'c', {}))
+        revisions.append(driver.set_value(USER, 'c', ['a'], 1))
+        revisions.append(driver.set_value(USER, 'c', ['a'], 1))
+        revisions.append(driver.delete_value(USER, 'c', ['a']))
+        revisions.append(driver.delete_value(USER, 'c', ['a']))
+        assert revisions == sorted(set(revisions))
+        container = driver.get_container(USER, 'c')
+        assert container.revision == revisions[-1]
+        assert abs(container.modified_at - time.time()) < 60
+
+    def test_recreated_container_gets_a_new_revision(self, driver):
+        first = driver.merge(USER, 'c', {})
+        driver.delete_container(USER, 'c')
+        assert driver.merge(USER, 'c', {}) > first
+
+    # Limits ------------------------------------------------------------------
+
+    def test_too_large_write_stores_nothing(self, driver):
+        limit = driver.max_container_size
+        driver.set_value(USER, 'c', ['small'], 'x')
+        before = driver.get_container(USER, 'c')
+        with pytest.raises(exceptions.TooLarge):
+            driver.set_value(USER, 'c', ['big'], 'x' * limit)
+        with pytest.raises(exceptions.TooLarge):
+            driver.merge(USER, 'new', {'big': 'x' * limit})
+        assert same(driver.get_container(USER, 'c').value, before.value)
+        assert driver.list_containers(USER) == ['c']
+
+    def test_size_counts_utf8_bytes_of_compact_json(self, driver):
+        limit = driver.max_container_size
+        # {"k":"<n ×é>"} is 8 + 2n bytes of compact UTF-8 JSON.
+        fits = (limit - 8) // 2
+        driver.set_value(USER, 'c', ['k'], 'é' * fits)
+        with pytest.raises(exceptions.TooLarge):
+            driver.set_value(USER, 'c', ['k'], 'é' * (fits + 1))
+
+    # Concurrency -------------------------------------------------------------
+
+    def _run_concurrently(self, count, function):
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(function, range(count)))
+
+    def test_concurrent_writes_to_different_keys_all_land(self, driver):
+        self._run_concurrently(
+            64, lambda i: driver.set_value(USER, 'c', ['k%d' % i], i))
+        assert driver.get_container(USER, 'c').value == {
+            'k%d' % i: i for i in range(64)}
+
+    def test_concurrent_merges_all_land(self, driver):
+        self._run_concurrently(
+            64, lambda i: driver.merge(USER, 'c', {'m%d' % i: [i]}))
+        assert driver.get_container(USER, 'c').value == {
+            'm%d' % i: [i] for i in range(64)}
+
+    def test_concurrent_creation_of_one_container(self, driver):
+        self._run_concurrently(
+            32, lambda i: driver.set_value(USER, 'new', ['k%d' % i], i))
+        assert driver.list_containers(USER) == ['new']
+        assert len(driver.get_container(USER, 'new').value) == 32
+
+    # Failures ----------------------------------------------------------------
+
+    def test_unreachable_database_raises_backend_unavailable(
+            self, unavailable_driver):
+        operations = [
+            lambda: unavailable_driver.list_containers(USER),
+            lambda: unavailable_driver.get_container(USER, 'c'),
+            lambda: unavailable_driver.merge(USER, 'c', {'a': 1}),
+            lambda: unavailable_driver.set_value(USER, 'c', ['a'], 1),
+            lambda: unavailable_driver.delete_value(USER, 'c', ['a']),
+            lambda: unavailable_driver.delete_container(USER, 'c'),
+            lambda: unavailable_driver.delete_user(USER),
+            unavailable_driver.ping,
+        ]
+        for operation in operations:
+            with pytest.raises(exceptions.BackendUnavailable):
+                operation()

@@ -1,0 +1,70 @@
+"""Running cloudprefs-api as a real process for functional tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from tests.support import config
+from tests.support import network
+
+
+class ApiServer:
+    """``python -m cloudprefs`` with a configuration file of its own."""
+
+    def __init__(self, workdir, connection, auth_strategy='noauth',
+                 sections=None, name='api'):
+        self.workdir = workdir
+        self.port = network.free_port()
+        self.config_path = os.path.join(workdir, name + '.conf')
+        self.log_path = os.path.join(workdir, name + '.log')
+        options = {
+            'DEFAULT': {'auth_strategy': auth_strategy,
+                        'bind_host': '127.0.0.1',
+                        'state_path': os.path.join(workdir, 'state'),
+                        'debug': 'true'},
+            'database': {'connection': connection, 'timeout': '2'},
+        }
+        for section, values in (sections or {}).items():
+            options.setdefault(section, {}).update(values)
+        if not connection:
+            del options['database']['connection']
+        config.write_config_file(self.config_path, options)
+        self.process = None
+        self.base_url = 'http://127.0.0.1:%d' % self.port
+
+    def command(self):
+        return [sys.executable, '-m', 'cloudprefs', '--config-file',
+                self.config_path, '--port', str(self.port)]
+
+    def start(self):
+        log = open(self.log_path, 'ab')
+        self.process = subprocess.Popen(self.command(), stdout=log,
+                                        stderr=subprocess.STDOUT)
+        log.close()
+        network.wait_for_port(self.port, timeout=30, process=self.process)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if requests.get(self.base_url + '/', timeout=5).ok:
+                return self
+            time.sleep(0.1)
+        raise TimeoutError('cloudprefs-api did not answer on /')
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self):
+        with open(self.log_path, errors='replace') as log_file:
+            return log_file.read()
+
+    def url(self, path):
+        return self.base_url + path

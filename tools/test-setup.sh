@@ -1,0 +1,66 @@
+#!/bin/bash
+# Install and start the system services the test suite needs, on this
+# machine or a fresh Debian one. Idempotent: what is already there and
+# running is left alone. OpenStack projects keep this step here too.
+#
+#   memcached   Keystone token cache (tests start their own instance on
+#               a free port; only the binary is needed)
+#   PostgreSQL  127.0.0.1:5432, trust authentication
+#   MariaDB     127.0.0.1:3306, root with an empty password
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO="sudo"
+fi
+
+missing_packages=()
+command -v memcached >/dev/null || missing_packages+=(memcached)
+command -v pg_ctlcluster >/dev/null || missing_packages+=(postgresql)
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] \
+    || missing_packages+=(mariadb-server)
+if [ "${#missing_packages[@]}" -gt 0 ]; then
+    echo "test-setup: installing ${missing_packages[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+        "${missing_packages[@]}" >/dev/null
+fi
+
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_for_port() {
+    for _ in $(seq 1 60); do
+        port_open "$1" && return 0
+        sleep 1
+    done
+    echo "test-setup: nothing listens on port $1" >&2
+    return 1
+}
+
+if ! port_open 5432; then
+    echo "test-setup: starting PostgreSQL"
+    version=$(ls /etc/postgresql | sort -n | tail -1)
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    wait_for_port 5432
+fi
+# Trust local TCP connections so tests can create throw-away databases.
+if ! psql -h 127.0.0.1 -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
+    version=$(ls /etc/postgresql | sort -n | tail -1)
+    hba=/etc/postgresql/$version/main/pg_hba.conf
+    $SUDO sed -i 's/^\(host.*127.0.0.1\/32 *\)[a-z0-9-]*$/\1trust/' "$hba"
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+fi
+
+if ! port_open 3306; then
+    echo "test-setup: starting MariaDB"
+    $SUDO start-stop-daemon --start --oknodo --background \
+        --exec /usr/sbin/mariadbd -- --user=mysql
+    wait_for_port 3306
+fi
+if ! mariadb -h 127.0.0.1 -u root -e 'SELECT 1' >/dev/null 2>&1; then
+    $SUDO mariadb -u root -e \
+        "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
+fi
+echo "test-setup: services ready"
