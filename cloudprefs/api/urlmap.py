@@ -5,6 +5,8 @@ Like Paste's urlmap, without the dependency, and it also records the raw
 application splits into names (see :mod:`cloudprefs.api.paths`).
 """
 
+from oslo_context import context
+
 from cloudprefs.api import errors
 from cloudprefs.api import paths
 
@@ -30,8 +32,12 @@ class URLMap:
                                                      '') + prefix
                 environ['PATH_INFO'] = path_info[len(prefix):]
                 return app(environ, start_response)
+        # Outside every mounted pipeline, so no request_id filter ran.
+        request_id = environ.setdefault(errors.REQUEST_ID_KEY,
+                                        context.generate_request_id())
         response = errors.error_response(environ, 404, errors.NOT_FOUND,
                                          'No such resource.')
+        response.headers['X-Openstack-Request-Id'] = request_id
         return response(environ, start_response)
 
     @staticmethod

@@ -6,7 +6,7 @@ socket, threading or the database clients, hence the first lines.
 
 import warnings
 
-warnings.filterwarnings('ignore', message='.*[Ee]ventlet.*deprecat')
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
 
 import eventlet  # noqa: E402
 

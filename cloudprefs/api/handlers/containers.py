@@ -23,13 +23,17 @@ def _no_content():
     return webob.Response(status=204)
 
 
+_NO_BODY = object()
+
+
 def _read_json(req, required):
+    """The parsed body; ``_NO_BODY`` when it is empty and not required."""
     raw = body.read_body(req, req.limits.max_request_body_size)
     if not raw.strip():
         if required:
             raise errors.APIError(400, errors.EMPTY_BODY,
                                   'This request needs a JSON body.')
-        return None
+        return _NO_BODY
     return body.parse(raw)
 
 
@@ -53,7 +57,7 @@ def get_container(req, container):
 
 def create_or_merge_container(req, container):
     value = _read_json(req, required=False)
-    if value is None:
+    if value is _NO_BODY:
         value = {}
     elif not isinstance(value, dict):
         raise errors.APIError(
