@@ -18,8 +18,14 @@ class CatchErrors:
         self.app = app
 
     def __call__(self, environ, start_response):
+        started = []
+
+        def tracking_start_response(status, headers, exc_info=None):
+            started.append(True)
+            return start_response(status, headers, exc_info)
+
         try:
-            return self.app(environ, start_response)
+            return self.app(environ, tracking_start_response)
         except Exception:
             request_id = environ.get(errors.REQUEST_ID_KEY)
             LOG.exception('Unexpected error in request %s %s (%s)',
@@ -31,8 +37,10 @@ class CatchErrors:
                 'this request id.')
             if request_id:
                 response.headers['X-Openstack-Request-Id'] = request_id
+            # exc_info only when the app had started its response: the
+            # server then replaces it, or aborts if it was already sent.
             start_response(response.status, response.headerlist,
-                           sys.exc_info())
+                           sys.exc_info() if started else None)
             return [response.body]
 
 

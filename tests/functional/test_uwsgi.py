@@ -1,0 +1,65 @@
+"""The API under uwsgi, from cloudprefs.wsgi.api:application."""
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from tests.support import config
+from tests.support import network
+
+
+@pytest.fixture
+def uwsgi_api(tmp_path):
+    port = network.free_port()
+    conf_path = config.write_config_file(str(tmp_path / 'cloudprefs.conf'), {
+        'DEFAULT': {'auth_strategy': 'noauth',
+                    'state_path': str(tmp_path / 'state')},
+    })
+    uwsgi = os.path.join(os.path.dirname(sys.executable), 'uwsgi')
+    log = open(tmp_path / 'uwsgi.log', 'wb')
+    process = subprocess.Popen(
+        [uwsgi, '--http11-socket', '127.0.0.1:%d' % port,
+         '--module', 'cloudprefs.wsgi.api:application',
+         '--home', sys.prefix, '--master', '--processes', '1',
+         '--threads', '4', '--lazy-apps', '--die-on-term',
+         '--env', 'CLOUDPREFS_CONFIG_FILE=%s' % conf_path],
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        network.wait_for_port(port, process=process)
+        yield 'http://127.0.0.1:%d' % port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_seed_examples_under_uwsgi(uwsgi_api):
+    headers = {'X-User-Id': 'user-' + uuid.uuid4().hex}
+    url = uwsgi_api + '/v1'
+    assert requests.post(url + '/defaults', headers=headers,
+                         data='{"build_config": ["monitoring", "backup"]}',
+                         timeout=30).status_code == 204
+    assert requests.post(url + '/defaults/passwords/root', headers=headers,
+                         data='"secretpassword"', timeout=30
+                         ).status_code == 204
+    assert requests.get(url, headers=headers, timeout=30).json() == [
+        'defaults']
+    assert requests.get(url + '/defaults', headers=headers,
+                        timeout=30).json() == {
+        'build_config': ['monitoring', 'backup'],
+        'passwords': {'root': 'secretpassword'}}
+    # uwsgi gives REQUEST_URI, so %2F stays inside a name here too.
+    assert requests.post(url + '/a%2Fb/x%2Fy', headers=headers, data='1',
+                         timeout=30).status_code == 204
+    assert requests.get(url + '/a%2Fb', headers=headers,
+                        timeout=30).json() == {'x/y': 1}
+    response = requests.get(url + '/missing', headers=headers, timeout=30)
+    assert response.status_code == 404
+    assert response.json()['errors'][0]['code'] == 'cloudprefs.not_found'
+    assert requests.get(uwsgi_api + '/healthcheck',
+                        timeout=30).status_code == 200

@@ -1,0 +1,41 @@
+"""Configuration options: public names, defaults and the sample."""
+
+import subprocess
+import sys
+
+from cloudprefs.conf import opts
+
+
+def test_public_option_names_and_defaults():
+    groups = {group: {opt.name: opt.default for opt in group_opts}
+              for group, group_opts in opts.list_opts()}
+    assert groups['DEFAULT']['bind_host'] == '0.0.0.0'
+    assert groups['DEFAULT']['bind_port'] == 8888
+    assert groups['DEFAULT']['auth_strategy'] == 'keystone'
+    assert groups['DEFAULT']['api_paste_config'] == 'api-paste.ini'
+    assert 'state_path' in groups['DEFAULT']
+    assert groups['database']['connection'] is None
+    assert groups['api']['max_depth'] == 32
+    assert groups['api']['max_request_body_size'] == 1024 * 1024
+    assert groups['api']['max_container_size'] == 4 * 1024 * 1024
+
+
+def test_every_option_is_documented():
+    for _group, group_opts in opts.list_opts():
+        for opt in group_opts:
+            assert opt.help and len(opt.help) > 20, opt.name
+
+
+def test_config_generator_writes_the_sample(tmp_path):
+    output = tmp_path / 'cloudprefs.conf.sample'
+    subprocess.run(
+        [sys.executable, '-m', 'oslo_config.generator', '--config-file',
+         'etc/cloudprefs/cloudprefs-config-generator.conf', '--output-file',
+         str(output)], check=True, timeout=120)
+    sample = output.read_text()
+    for section in ('[DEFAULT]', '[api]', '[database]',
+                    '[keystone_authtoken]', '[cors]', '[healthcheck]'):
+        assert section in sample
+    assert '#bind_port = 8888' in sample
+    assert '#max_container_size = 4194304' in sample
+    assert '#allow_headers = Content-Type,X-Auth-Token' in sample

@@ -1,0 +1,184 @@
+"""The paste pipeline in process: filters, error format, route table."""
+
+import json
+import logging
+
+import pytest
+import webob
+
+from cloudprefs.api import deploy
+from cloudprefs.api import errors
+from cloudprefs.api.middleware import catch_errors
+from cloudprefs.api.middleware import keystone
+from cloudprefs.api.middleware import noauth
+from cloudprefs.api import routes
+from cloudprefs import service
+from cloudprefs import storage
+
+
+@pytest.fixture
+def conf(tmp_path):
+    conf = service.prepare_conf([], default_config_files=[],
+                                command_line=False)
+    conf.set_override('auth_strategy', 'noauth')
+    conf.set_override('state_path', str(tmp_path))
+    yield conf
+    storage.close_drivers()
+
+
+@pytest.fixture
+def app(conf):
+    return deploy.load_app(conf)
+
+
+def call(app, method, path, user='u', body=b'', headers=None):
+    request = webob.Request.blank(path, method=method, body=body,
+                                  headers=headers or {})
+    if user is not None:
+        request.headers['X-User-Id'] = user
+    return request.get_response(app)
+
+
+def test_packaged_paste_file_is_the_etc_one(conf):
+    with open(deploy.PACKAGED_PASTE_FILE) as packaged, \
+            open('etc/cloudprefs/api-paste.ini') as shipped:
+        assert packaged.read() == shipped.read()
+    assert deploy.find_paste_file(conf) == deploy.PACKAGED_PASTE_FILE
+
+
+def test_catch_errors_hides_the_exception(caplog):
+    def broken_app(environ, start_response):
+        environ[errors.REQUEST_ID_KEY] = 'req-1234'
+        raise RuntimeError('password=hunter2 at db.example')
+
+    app = catch_errors.filter_factory({})(broken_app)
+    with caplog.at_level(logging.ERROR):
+        response = webob.Request.blank('/v1/c').get_response(app)
+    assert response.status_int == 500
+    assert b'hunter2' not in response.body
+    error = response.json['errors'][0]
+    assert error['code'] == 'cloudprefs.internal_error'
+    assert error['request_id'] == 'req-1234'
+    assert response.headers['X-Openstack-Request-Id'] == 'req-1234'
+    assert 'req-1234' in caplog.text and 'hunter2' in caplog.text
+
+
+def test_storage_failure_inside_pipeline_is_500_json(conf, app, monkeypatch):
+    def explode(*args):
+        raise KeyError('internal detail')
+
+    driver = storage.get_driver(conf)
+    monkeypatch.setattr(driver, 'list_containers', explode)
+    response = call(app, 'GET', '/v1')
+    assert response.status_int == 500
+    assert b'internal detail' not in response.body
+    assert response.json['errors'][0]['request_id'].startswith('req-')
+
+
+def test_error_format(app):
+    response = call(app, 'GET', '/v1/missing')
+    assert response.status_int == 404
+    assert response.content_type == 'application/json'
+    assert set(response.json['errors'][0]) == {
+        'status', 'code', 'title', 'detail', 'request_id'}
+
+
+def test_every_route_serves_methods_with_handlers():
+    assert set(routes.ROUTE_DECLARATIONS) == {'/', '/{container}',
+                                              '/{container}/*key_path'}
+    for methods in routes.ROUTE_DECLARATIONS.values():
+        assert methods and set(methods) <= {'GET', 'POST', 'DELETE'}
+        assert all(callable(handler) for handler in methods.values())
+
+
+def test_cors_preflight_allows_configured_origin(conf, app):
+    conf.set_override('allowed_origin', ['https://app.example'],
+                      group='cors')
+    app = deploy.load_app(conf)
+    response = call(app, 'OPTIONS', '/v1/c', user=None, headers={
+        'Origin': 'https://app.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'x-user-id,content-type'})
+    assert response.headers['Access-Control-Allow-Origin'] == (
+        'https://app.example')
+
+
+@pytest.mark.parametrize('header, user_id', [
+    ('alice', 'alice'), ('ü'.encode().decode('latin-1'), 'ü'),
+    ('x' * 255, 'x' * 255), ('a b', 'a b'),
+    (None, None), ('', None), ('x' * 256, None), ('a\tb', None),
+    ('\x7f', None), ('\xff', None),
+])
+def test_noauth_user_id(header, user_id):
+    assert noauth.user_id_from_header(header) == user_id
+
+
+def test_keystone_context_trusts_only_confirmed_identity():
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        return webob.Response()(environ, start_response)
+
+    middleware = keystone.KeystoneContext(app, 'http://keystone/v3')
+    forged = {'X-User-Id': 'victim', 'X-Roles': 'admin',
+              'X-Identity-Status': 'Invalid'}
+    response = webob.Request.blank('/', headers=forged).get_response(
+        middleware)
+    assert response.status_int == 401
+    assert response.headers['WWW-Authenticate'] == (
+        'Keystone uri="http://keystone/v3"')
+    assert response.json['errors'][0]['code'] == 'cloudprefs.unauthenticated'
+    assert not seen
+
+    confirmed = {'X-User-Id': 'alice', 'X-Roles': 'member,reader',
+                 'X-Identity-Status': 'Confirmed'}
+    response = webob.Request.blank('/', headers=confirmed).get_response(
+        middleware)
+    assert response.status_int == 200
+    assert seen['cloudprefs.user_id'] == 'alice'
+    assert seen['cloudprefs.roles'] == ('member', 'reader')
+
+
+def test_keystone_strategy_needs_authtoken_settings(tmp_path):
+    conf = service.prepare_conf([], default_config_files=[],
+                                command_line=False)
+    with pytest.raises(service.ConfigurationError) as caught:
+        service.check_auth_strategy(conf)
+    assert 'noauth' in str(caught.value)
+    conf_file = tmp_path / 'cloudprefs.conf'
+    conf_file.write_text(
+        '[keystone_authtoken]\nauth_type = password\n'
+        'auth_url = http://127.0.0.1:5000/v3\nusername = cloudprefs\n'
+        'password = secret\nproject_name = service\n'
+        'user_domain_name = Default\nproject_domain_name = Default\n'
+        'www_authenticate_uri = http://127.0.0.1:5000/v3\n')
+    conf = service.prepare_conf(['--config-file', str(conf_file)],
+                                command_line=False)
+    service.check_auth_strategy(conf)
+
+
+def test_keystone_pipeline_answers_401_without_token(tmp_path):
+    conf_file = tmp_path / 'cloudprefs.conf'
+    conf_file.write_text(
+        '[DEFAULT]\nstate_path = %s\n[keystone_authtoken]\n'
+        'auth_type = password\nauth_url = http://127.0.0.1:9/v3\n'
+        'username = u\npassword = p\nproject_name = service\n'
+        'user_domain_name = Default\nproject_domain_name = Default\n'
+        'www_authenticate_uri = http://127.0.0.1:9/v3\n' % tmp_path)
+    conf = service.prepare_conf(['--config-file', str(conf_file)],
+                                command_line=False)
+    app = deploy.load_app(conf)
+    response = call(app, 'GET', '/v1', user='forged')
+    assert response.status_int == 401
+    assert response.headers['WWW-Authenticate'].startswith('Keystone uri=')
+    assert json.loads(response.body)['errors'][0]['code'] == (
+        'cloudprefs.unauthenticated')
+    storage.close_drivers()
+
+
+def test_mongodb_flag_builds_url():
+    assert service.mongodb_url('10.0.0.1:27017, 10.0.0.2', 'prefs') == (
+        'mongodb://10.0.0.1:27017,10.0.0.2/prefs')
+    with pytest.raises(service.ConfigurationError):
+        service.mongodb_url(' , ', 'prefs')
