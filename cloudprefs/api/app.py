@@ -93,4 +93,6 @@ class V1Application:
 def app_factory(global_conf, **local_conf):
     """paste.deploy factory of the /v1 application."""
     conf = deploy.conf_from(global_conf)
-    return V1Application(conf, storage.get_driver(conf))
+    driver = storage.get_driver(conf)
+    driver.prepare()
+    return V1Application(conf, driver)

@@ -165,5 +165,14 @@ class StorageDriver(metaclass=abc.ABCMeta):
     def upgrade(self):
         """Create or upgrade the schema and indexes (idempotent)."""
 
+    def prepare(self):
+        """Get ready to serve, at service start-up.
+
+        Stores that manage their own schema (MongoDB indexes, the embedded
+        SQLite file) create what is missing. A database that cannot be
+        reached now is not fatal: the service starts, answers 503, and
+        recovers when the database comes back.
+        """
+
     def close(self):
         """Release connections; the driver is not used afterwards."""

@@ -133,6 +133,13 @@ class MongoDBDriver(base.StorageDriver):
                   unique=True, name='user_container')
         self._indexes_ready = True
 
+    def prepare(self):
+        try:
+            self.upgrade()
+        except exceptions.BackendUnavailable:
+            LOG.warning('MongoDB is not reachable at start-up; indexes will '
+                        'be made on the first write.')
+
     def _ensure_indexes(self):
         # Index creation is idempotent; doing it on first use means a new
         # deployment cannot run without the unique index the writes rely on.

@@ -161,6 +161,12 @@ class SQLDriver(base.StorageDriver):
         self._run(lambda connection: (metadata.create_all(connection),
                                       connection.commit()))
 
+    def prepare(self):
+        try:
+            self._ensure_embedded_schema()
+        except exceptions.BackendUnavailable:
+            LOG.warning('The database is not reachable at start-up.')
+
     def _ensure_embedded_schema(self):
         # The embedded SQLite database creates its schema by itself on
         # first use; server databases are upgraded by cloudprefs-manage.

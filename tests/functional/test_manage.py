@@ -1,0 +1,52 @@
+"""cloudprefs-manage db_sync on each driver."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pymongo
+
+from tests.support import config
+
+
+def manage(tmp_path, connection, *args):
+    conf_path = config.write_config_file(
+        str(tmp_path / 'manage.conf'),
+        {'database': {'connection': connection}})
+    script = os.path.join(os.path.dirname(sys.executable),
+                          'cloudprefs-manage')
+    return subprocess.run([script, '--config-file', conf_path, *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_db_sync_creates_the_sqlite_schema_twice(tmp_path):
+    path = tmp_path / 'db.sqlite'
+    for _ in range(2):
+        result = manage(tmp_path, 'sqlite:///%s' % path, 'db_sync')
+        assert result.returncode == 0, result.stderr
+    tables = sqlite3.connect(path).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert ('containers',) in tables
+
+
+def test_db_sync_makes_mongodb_indexes(tmp_path, mongodb_url):
+    for _ in range(2):
+        result = manage(tmp_path, mongodb_url, 'db_sync')
+        assert result.returncode == 0, result.stderr
+    client = pymongo.MongoClient(mongodb_url)
+    try:
+        database = client.get_default_database()
+        indexes = database['containers'].index_information()
+        assert indexes['user_container']['unique']
+        assert indexes['user_container']['key'] == [('u', 1), ('c', 1)]
+        client.drop_database(database)
+    finally:
+        client.close()
+
+
+def test_db_sync_against_unreachable_database_fails_cleanly(tmp_path):
+    result = manage(tmp_path, 'mongodb://127.0.0.1:9/x?directConnection=true'
+                    '&serverSelectionTimeoutMS=500', 'db_sync')
+    assert result.returncode != 0
+    assert 'Traceback' not in result.stderr
