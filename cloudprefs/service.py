@@ -98,6 +98,8 @@ def prepare_conf(argv, default_config_files=None, command_line=True,
     cloudprefs_conf.register_opts(conf)
     register_keystone_opts(conf)
     log.register_options(conf)
+    log.set_defaults(default_log_levels=log.get_default_log_levels()
+                     + ['alembic=WARN'])
     if command_line:
         conf.register_cli_opts(CLI_OPTS)
     for opt in extra_cli_opts:

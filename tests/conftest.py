@@ -29,3 +29,19 @@ def mongodb_base_url(tmp_path_factory):
 def mongodb_url(mongodb_base_url):
     """A URL naming a database of this test's own."""
     return mongodb.with_database(mongodb_base_url, mongodb.unique_database())
+
+
+@pytest.fixture(scope='session')
+def sql_database(request):
+    """Per dialect, one throw-away database for the session, migrated."""
+    from tests.support import sqlservers
+    created = {}
+
+    def get(dialect):
+        if dialect not in created:
+            created[dialect] = sqlservers.create_database(dialect)
+        return created[dialect]
+
+    yield get
+    for dialect, url in created.items():
+        sqlservers.drop_database(dialect, url)

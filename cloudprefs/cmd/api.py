@@ -12,6 +12,14 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
+try:
+    # psycopg2 is a C library: without this wait callback each PostgreSQL
+    # query would block every green thread of the process.
+    import psycogreen.eventlet  # noqa: E402
+    psycogreen.eventlet.patch_psycopg()
+except ImportError:     # PostgreSQL support not installed
+    pass
+
 import logging  # noqa: E402
 import sys  # noqa: E402
 
@@ -19,6 +27,7 @@ import eventlet.wsgi  # noqa: E402
 
 from cloudprefs.api import deploy  # noqa: E402
 from cloudprefs import service  # noqa: E402
+from cloudprefs import storage  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
@@ -48,7 +57,8 @@ def main(argv=None):
         conf = service.prepare_conf(argv)
         service.check_auth_strategy(conf)
         app = deploy.load_app(conf)
-    except service.ConfigurationError as error:
+    except (service.ConfigurationError, storage.exceptions.SchemaNotReady,
+            storage.UnknownDriver) as error:
         sys.exit('cloudprefs-api: %s' % error)
     try:
         serve(conf, app)

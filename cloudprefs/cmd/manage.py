@@ -1,31 +1,102 @@
 """cloudprefs-manage: database administration.
 
     cloudprefs-manage --config-file /etc/cloudprefs/cloudprefs.conf db_sync
+    cloudprefs-manage ... db_version
+    cloudprefs-manage ... export [--output FILE]
+    cloudprefs-manage ... import [--input FILE]
+
+export writes every user's containers as JSON lines, one container a line:
+``{"user_id": ..., "container": ..., "value": {...}, "revision": ...,
+"modified_at": ...}``; import reads the same lines and stores each
+container whole (it gets a new revision), so data moves between any two
+drivers, MongoDB to SQL or back.
 """
 
+import contextlib
+import json
 import sys
 
 from oslo_config import cfg
 
+from cloudprefs.api import body
 from cloudprefs import service
 from cloudprefs import storage
 
 
-def db_sync(conf):
+def db_sync(conf, args):
     """Create or upgrade the schema and indexes; safe to run again."""
-    storage.get_driver(conf).upgrade()
-    print('Database schema is up to date.')
+    driver = storage.get_driver(conf)
+    driver.upgrade()
+    revision = driver.schema_revision()
+    print('Database schema is up to date%s.'
+          % (' (revision %s)' % revision if revision else ''))
 
 
-COMMANDS = {
-    'db_sync': db_sync,
-}
+def db_version(conf, args):
+    """Print the database's schema revision."""
+    revision = storage.get_driver(conf).schema_revision()
+    print(revision if revision else 'none')
+
+
+@contextlib.contextmanager
+def _open(path, mode, default):
+    if path in (None, '-'):
+        yield default
+    else:
+        with open(path, mode, encoding='utf-8') as stream:
+            yield stream
+
+
+def export(conf, args):
+    """Write every user's containers as JSON lines."""
+    count = 0
+    with _open(args.output, 'w', sys.stdout) as output:
+        for user_id, name, container in storage.get_driver(
+                conf).export_containers():
+            output.write(json.dumps({
+                'user_id': user_id, 'container': name,
+                'value': container.value, 'revision': container.revision,
+                'modified_at': container.modified_at},
+                ensure_ascii=False, separators=(',', ':'),
+                allow_nan=False) + '\n')
+            count += 1
+    print('Exported %d containers.' % count, file=sys.stderr)
+
+
+def import_(conf, args):
+    """Store the containers of an export, each replaced whole."""
+    driver = storage.get_driver(conf)
+    count = 0
+    with _open(args.input, 'r', sys.stdin) as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = body.parse(line.encode('utf-8'))
+                user_id, name, value = (record['user_id'],
+                                        record['container'], record['value'])
+                if not isinstance(value, dict):
+                    raise ValueError('value is not an object')
+            except Exception as error:
+                sys.exit('cloudprefs-manage: line %d is not an exported '
+                         'container: %s' % (number, error))
+            driver.replace(user_id, name, value)
+            count += 1
+    print('Imported %d containers.' % count, file=sys.stderr)
 
 
 def _add_command_parsers(subparsers):
-    for name, function in COMMANDS.items():
+    commands = (('db_sync', db_sync), ('db_version', db_version),
+                ('export', export), ('import', import_))
+    parsers = {}
+    for name, function in commands:
         parser = subparsers.add_parser(name, help=function.__doc__)
         parser.set_defaults(function=function)
+        parsers[name] = parser
+    parsers['export'].add_argument('--output', default='-',
+                                   help='File to write (default: stdout).')
+    parsers['import'].add_argument('--input', default='-',
+                                   help='File to read (default: stdin).')
 
 
 def main(argv=None):
@@ -35,9 +106,9 @@ def main(argv=None):
     conf = service.prepare_conf(argv, command_line=False,
                                 extra_cli_opts=[command_opt])
     try:
-        conf.command.function(conf)
+        conf.command.function(conf, conf.command)
     except storage.exceptions.StorageError as error:
-        sys.exit('cloudprefs-manage: %s: %r' % (error, error.__cause__))
+        sys.exit('cloudprefs-manage: %s (%r)' % (error, error.__cause__))
     return 0
 
 

@@ -8,8 +8,11 @@ OPTS = [
     cfg.StrOpt('connection', secret=True,
                help='Database URL; its scheme picks the storage driver: '
                     'mongodb://host[:port][,host...]/dbname?options, '
-                    'sqlite:////absolute/path.db (later also '
-                    'mysql+pymysql:// and postgresql+psycopg2://). Unset '
+                    'sqlite:////absolute/path.db, '
+                    'mysql+pymysql://user:password@host/dbname (MariaDB '
+                    '10.11+, MySQL 8) or '
+                    'postgresql+psycopg2://user:password@host/dbname '
+                    '(PostgreSQL 13+). Unset '
                     'means an embedded SQLite file under state_path, which '
                     'creates its own schema on first start.'),
     cfg.FloatOpt('timeout', default=5.0, min=0.1,
@@ -26,6 +29,13 @@ OPTS = [
     cfg.IntOpt('mongodb_max_pool_size', default=100, min=1,
                help='Most connections one process opens to each MongoDB '
                     'server.'),
+    cfg.IntOpt('max_pool_size', default=10, min=1,
+               help='Connections one process keeps open to a SQL server '
+                    '(MariaDB/MySQL, PostgreSQL); they stay open between '
+                    'requests.'),
+    cfg.IntOpt('max_overflow', default=20, min=0,
+               help='Extra SQL connections one process may open beyond '
+                    'max_pool_size under load; closed again when idle.'),
     cfg.IntOpt('sqlite_busy_timeout_ms', default=50, min=0,
                help='Milliseconds SQLite waits inside its C library for a '
                     'lock held by another process before the driver backs '

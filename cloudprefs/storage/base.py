@@ -43,6 +43,10 @@ revision: an ``int`` that changes on every write to the container.
 modified_at: the time of the last write, seconds since the epoch (float).
 """
 
+Encoded = collections.namedtuple('Encoded', ['text', 'size'])
+Encoded.__doc__ = """A container value as compact JSON text and its size
+in bytes of UTF-8."""
+
 
 def next_revision(previous=None):
     """A revision greater than ``previous`` and at least the clock in µs.
@@ -107,6 +111,15 @@ class StorageDriver(metaclass=abc.ABCMeta):
         """
 
     @abc.abstractmethod
+    def export_containers(self):
+        """Yield ``(user_id, name, Container)`` for every stored container.
+
+        Ordered by user id, then name; streamed, so that a large database
+        is never held in memory. Not a snapshot: containers written while
+        it runs may or may not appear.
+        """
+
+    @abc.abstractmethod
     def delete_container(self, user_id, name):
         """Delete one container; deleting a missing one is not an error."""
 
@@ -137,6 +150,14 @@ class StorageDriver(metaclass=abc.ABCMeta):
             lambda current: document.set_at_path(current, path, value),
             create_missing=True)
 
+    def replace(self, user_id, name, value):
+        """Create or overwrite a whole container (used by import).
+
+        Returns the new revision.
+        """
+        return self.update_container(user_id, name, lambda current: value,
+                                     create_missing=True)
+
     def delete_value(self, user_id, name, path):
         """Remove the key at ``path``; a missing one is not an error.
 
@@ -151,12 +172,15 @@ class StorageDriver(metaclass=abc.ABCMeta):
     # Helpers and lifecycle -------------------------------------------------
 
     def encode(self, value):
-        """Compact JSON of a container value; TooLarge past the limit."""
+        """:class:`Encoded` compact JSON of a container value.
+
+        Raises TooLarge past ``[api] max_container_size``.
+        """
         text = document.compact_json(value)
         size = document.encoded_size(text)
         if size > self.max_container_size:
             raise exceptions.TooLarge(size, self.max_container_size)
-        return text
+        return Encoded(text, size)
 
     @abc.abstractmethod
     def ping(self):
@@ -164,6 +188,11 @@ class StorageDriver(metaclass=abc.ABCMeta):
 
     def upgrade(self):
         """Create or upgrade the schema and indexes (idempotent)."""
+
+    def schema_revision(self):
+        """The schema revision stored in the database; None when the store
+        has no versioned schema."""
+        return None
 
     def prepare(self):
         """Get ready to serve, at service start-up.

@@ -38,3 +38,10 @@ class BackendUnavailable(StorageError):
 
 class BackendError(StorageError):
     """The database refused an operation for an unexpected reason."""
+
+
+class SchemaNotReady(StorageError):
+    """The database schema is missing or older than the code needs.
+
+    The message says what to run; the service refuses to start.
+    """

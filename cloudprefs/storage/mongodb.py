@@ -4,7 +4,7 @@ Layout: one ``containers`` collection for every user, one document per
 (user, container)::
 
     {u: <user id>, c: <container name>, r: <revision>, m: <modified, µs>,
-     d: <the container object, keys escaped>}
+     s: <size in bytes of compact JSON>, d: <the object, keys escaped>}
 
 A unique index on ``(u, c)`` serves every query, so a user's queries never
 touch another user's documents, and a cluster can shard on ``u`` (the
@@ -183,21 +183,36 @@ class MongoDBDriver(base.StorageDriver):
             if not create_missing:
                 return None
             value = mutate({})
-            self.encode(value)
+            size = self.encode(value).size
             revision = base.next_revision()
             try:
                 self._collection.insert_one(
-                    dict(key, r=revision, m=now_us, d=escape_value(value)))
+                    dict(key, r=revision, m=now_us, s=size,
+                         d=escape_value(value)))
             except mongo_errors.DuplicateKeyError:
                 return _LOST_RACE
             return revision
         value = mutate(unescape_value(doc['d']))
-        self.encode(value)
+        size = self.encode(value).size
         revision = base.next_revision(doc['r'])
         result = self._collection.update_one(
             dict(key, r=doc['r']),
-            {'$set': {'r': revision, 'm': now_us, 'd': escape_value(value)}})
+            {'$set': {'r': revision, 'm': now_us, 's': size,
+                      'd': escape_value(value)}})
         return revision if result.matched_count == 1 else _LOST_RACE
+
+    def export_containers(self):
+        cursor = self._collection.find(
+            {}, {'_id': 0, 'u': 1, 'c': 1, 'd': 1, 'r': 1, 'm': 1},
+            batch_size=500).sort([('u', pymongo.ASCENDING),
+                                  ('c', pymongo.ASCENDING)])
+        iterator = iter(cursor)
+        while True:
+            doc = self._run(next, iterator, None)
+            if doc is None:
+                return
+            yield doc['u'], doc['c'], base.Container(
+                unescape_value(doc['d']), doc['r'], doc['m'] / 1e6)
 
     def delete_container(self, user_id, name):
         self._run(self._collection.delete_one, {'u': user_id, 'c': name})

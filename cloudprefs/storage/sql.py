@@ -1,84 +1,98 @@
-"""SQL storage driver (SQLAlchemy Core).
+"""SQL storage driver (SQLAlchemy Core): SQLite, MariaDB/MySQL, PostgreSQL.
 
-Layout: one ``containers`` table keyed by ``(user_id, name)``; the user is
-the leading part of the primary key, so every query is an index lookup or
-range scan on that user alone. Names and user ids are stored as UTF-8
-bytes (BLOB/BYTEA/VARBINARY): byte order of UTF-8 is code-point order,
-and no collation can fold case or pad trailing spaces. The value is the
-container's compact JSON text, which keeps every key and number exact on
-every dialect (jsonb would refuse U+0000).
+The schema is in :mod:`cloudprefs.storage.sql_tables`; its versions are
+alembic migrations (:mod:`cloudprefs.storage.sql_migration`).
 
 Writes are compare-and-swap on the revision: read the row, compute the new
 value in Python, ``UPDATE ... WHERE revision = <read revision>`` (or
-``INSERT`` for a new container) and start again if another writer got
-there first. This holds across threads, green threads and processes with
-no lock held between statements. SQLite under eventlet additionally
-serializes this process's writers with a lock (green when eventlet has
-patched ``threading``), so they never wait on SQLite's own lock inside the
-C library, which would stall every request of the process.
+``INSERT`` for a new container, relying on the primary key) and start again
+if another writer got there first. Chosen over row locks (``SELECT ... FOR
+UPDATE``) because it behaves the same on every dialect and on MongoDB,
+holds no lock across round trips, and stays correct on a Galera cluster,
+where a row lock taken on one node does not stop a writer on another (the
+loser gets a certification failure, which is retried like a deadlock).
+
+Every operation is safe to run again: a write retried after its commit was
+lost re-reads the row and sets the same value once more. So transient
+errors (deadlocks, Galera certification failures, lost connections) are
+retried until ``[database] timeout`` runs out; then the caller gets
+BackendUnavailable.
+
+SQLite under eventlet additionally serializes this process's writers with
+a lock (green when eventlet has patched ``threading``), so they never wait
+on SQLite's own lock inside the C library, which would stall every request
+of the process; SQLite's busy timeout is kept short and a writer of another
+process is waited for in Python.
 """
 
+import contextlib
+import fcntl
 import json
 import logging
+import math
 import os
 import random
 import threading
 import time
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy import exc as sa_exc
 
 from cloudprefs.storage import base
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import sql_migration
+from cloudprefs.storage.sql_tables import containers
 
 LOG = logging.getLogger(__name__)
 
-# Attempts at a compare-and-swap before giving up with BackendUnavailable;
-# each lost attempt means another writer succeeded, so this is only reached
-# under pathological contention.
+# Attempts at a compare-and-swap before giving up; each lost attempt means
+# another writer succeeded, so only pathological contention gets here.
 MAX_WRITE_ATTEMPTS = 200
+EXPORT_BATCH = 500
+
+# MySQL/MariaDB error numbers.
+_MYSQL_TRANSIENT = {
+    1205,   # lock wait timeout
+    1213,   # deadlock; also a Galera certification failure
+    1020,   # record changed since last read (Galera)
+}
+_MYSQL_CONNECTION = {
+    1047,   # WSREP has not yet prepared node for application use
+    1053,   # server shutdown in progress
+    1927,   # connection was killed
+    2002, 2003, 2006, 2013, 2055,   # cannot connect / server gone / lost
+}
+# PostgreSQL SQLSTATEs.
+_PG_TRANSIENT = {'40001', '40P01'}      # serialization failure, deadlock
+_PG_CONNECTION_PREFIXES = ('08', '57P')  # connection exception, shutdown
+
+_TRANSIENT, _CONNECTION, _PERMANENT = 'transient', 'connection', 'permanent'
 
 
-class UTF8Bytes(sa.types.TypeDecorator):
-    """A ``str`` stored as its UTF-8 bytes, compared byte by byte."""
-
-    impl = sa.LargeBinary
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect):
-        if dialect.name in ('mysql', 'mariadb'):
-            return dialect.type_descriptor(mysql.VARBINARY(255))
-        return dialect.type_descriptor(sa.LargeBinary())
-
-    def process_bind_param(self, value, dialect):
-        return None if value is None else value.encode('utf-8')
-
-    def process_result_value(self, value, dialect):
-        return None if value is None else bytes(value).decode('utf-8')
-
-
-JSON_TEXT = sa.Text().with_variant(
-    mysql.LONGTEXT(charset='utf8mb4', collation='utf8mb4_bin'),
-    'mysql', 'mariadb')
-
-metadata = sa.MetaData()
-
-containers = sa.Table(
-    'containers', metadata,
-    sa.Column('user_id', UTF8Bytes(), primary_key=True),
-    sa.Column('name', UTF8Bytes(), primary_key=True),
-    sa.Column('revision', sa.BigInteger(), nullable=False),
-    sa.Column('modified_us', sa.BigInteger(), nullable=False),
-    sa.Column('value', JSON_TEXT, nullable=False),
-    mysql_engine='InnoDB',
-    mysql_charset='utf8mb4',
-)
-
-
-def _is_sqlite_busy(error):
-    return (isinstance(error, sa_exc.OperationalError)
-            and 'database is locked' in str(error.orig))
+def classify(error):
+    """Sort a DBAPIError into transient, connection or permanent."""
+    if error.connection_invalidated:
+        return _CONNECTION
+    orig = error.orig
+    pgcode = getattr(orig, 'pgcode', None)
+    if pgcode:
+        if pgcode in _PG_TRANSIENT:
+            return _TRANSIENT
+        if pgcode.startswith(_PG_CONNECTION_PREFIXES):
+            return _CONNECTION
+        return _PERMANENT
+    code = orig.args[0] if getattr(orig, 'args', None) else None
+    if isinstance(code, int):
+        if code in _MYSQL_TRANSIENT:
+            return _TRANSIENT
+        if code in _MYSQL_CONNECTION:
+            return _CONNECTION
+    if 'database is locked' in str(orig):   # SQLite, another process
+        return _TRANSIENT
+    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        # No code: the client library could not reach the server at all.
+        return _CONNECTION
+    return _PERMANENT
 
 
 class SQLDriver(base.StorageDriver):
@@ -86,18 +100,19 @@ class SQLDriver(base.StorageDriver):
     def __init__(self, url, conf):
         super().__init__(url, conf)
         self._url = sa.engine.make_url(url)
-        self._is_sqlite = self._url.get_backend_name() == 'sqlite'
+        self._dialect = self._url.get_backend_name()
+        self._is_sqlite = self._dialect == 'sqlite'
         self._timeout = conf.database.timeout
+        self._schema_ready = False
         if self._is_sqlite:
             self._engine = self._sqlite_engine(conf)
             # Green when eventlet has patched threading (cloudprefs-api).
             self._write_lock = threading.Lock()
-            self._sqlite_schema_ready = False
         else:
-            self._engine = sa.create_engine(
-                self._url, pool_pre_ping=True,
-                pool_timeout=conf.database.timeout)
+            self._engine = self._server_engine(conf)
             self._write_lock = None
+
+    # Engines -----------------------------------------------------------------
 
     def _sqlite_engine(self, conf):
         database = self._url.database
@@ -128,11 +143,49 @@ class SQLDriver(base.StorageDriver):
 
         return engine
 
-    # Error translation -----------------------------------------------------
+    def _server_engine(self, conf):
+        db_conf = conf.database
+        url = self._url
+        connect_timeout = max(2, int(math.ceil(db_conf.timeout)))
+        operation_timeout = db_conf.operation_timeout
+        options = {}
+        if self._dialect in ('mysql', 'mariadb'):
+            if 'charset' not in url.query:
+                url = url.update_query_dict({'charset': 'utf8mb4'})
+            connect_args = {'connect_timeout': connect_timeout,
+                            'read_timeout': int(math.ceil(operation_timeout)),
+                            'write_timeout': int(math.ceil(
+                                operation_timeout))}
+            # Galera's recommendation; the compare-and-swap needs no more.
+            options['isolation_level'] = 'READ COMMITTED'
+            # Servers close idle connections (wait_timeout).
+            options['pool_recycle'] = 3600
+        elif self._dialect == 'postgresql':
+            connect_args = {
+                'connect_timeout': connect_timeout,
+                'options': '-c statement_timeout=%d'
+                           % int(operation_timeout * 1000),
+                'keepalives': 1, 'keepalives_idle': 30,
+                'keepalives_interval': 10, 'keepalives_count': 3,
+            }
+        else:
+            connect_args = {}
+        return sa.create_engine(
+            url, pool_pre_ping=True, pool_size=db_conf.max_pool_size,
+            max_overflow=db_conf.max_overflow, pool_timeout=db_conf.timeout,
+            connect_args=connect_args, **options)
+
+    # Running statements --------------------------------------------------------
 
     def _run(self, operation, *args):
-        """Run ``operation(connection, *args)``; map driver errors."""
+        """Run ``operation(connection, *args)`` until it succeeds.
+
+        Transient and connection errors are retried until ``[database]
+        timeout`` has passed since the first attempt; then, and for any
+        other database error, a storage exception is raised.
+        """
         deadline = time.monotonic() + self._timeout
+        delay = 0.005
         while True:
             try:
                 with self._engine.connect() as connection:
@@ -140,61 +193,115 @@ class SQLDriver(base.StorageDriver):
             except exceptions.StorageError:
                 raise
             except sa_exc.DBAPIError as error:
-                if _is_sqlite_busy(error) and time.monotonic() < deadline:
-                    # Another process holds SQLite's write lock: back off
-                    # in Python (a green sleep under eventlet).
-                    time.sleep(random.uniform(0.001, 0.01))
-                    continue
-                if (error.connection_invalidated
-                        or isinstance(error, (sa_exc.OperationalError,
-                                              sa_exc.InterfaceError))):
+                kind = classify(error)
+                if kind == _PERMANENT:
+                    raise exceptions.BackendError(
+                        'database error') from error
+                if time.monotonic() + delay >= deadline:
                     raise exceptions.BackendUnavailable(
                         'database unavailable') from error
-                raise exceptions.BackendError('database error') from error
+                LOG.debug('Retrying after a %s database error: %s', kind,
+                          error.orig)
             except sa_exc.TimeoutError as error:
                 raise exceptions.BackendUnavailable(
                     'no database connection free in time') from error
+            # A green sleep under eventlet: other requests go on.
+            time.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, 0.5)
+
+    @contextlib.contextmanager
+    def _writer(self):
+        if self._write_lock is None:
+            yield
+        else:
+            with self._write_lock:
+                yield
 
     # Schema ------------------------------------------------------------------
 
     def upgrade(self):
-        self._run(lambda connection: (metadata.create_all(connection),
-                                      connection.commit()))
+        def migrate(connection):
+            sql_migration.upgrade(connection)
+            connection.commit()
+
+        if self._is_sqlite:
+            # Several processes may start on one file together.
+            with self._writer(), self._migration_file_lock():
+                self._run(migrate)
+        else:
+            self._run(migrate)
+        self._schema_ready = True
+
+    @contextlib.contextmanager
+    def _migration_file_lock(self):
+        database = self._url.database
+        if not database or database == ':memory:':
+            yield
+            return
+        try:
+            lock_file = open(os.path.abspath(database) + '.migration-lock',
+                             'a')
+        except OSError as error:
+            raise exceptions.BackendUnavailable(
+                'cannot open the database directory') from error
+        with lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def schema_revision(self):
+        return self._run(sql_migration.current_revision)
 
     def prepare(self):
         try:
-            self._ensure_embedded_schema()
+            if self._is_sqlite:
+                # The embedded database initializes and upgrades itself.
+                self.upgrade()
+                return
+            revision = self.schema_revision()
         except exceptions.BackendUnavailable:
-            LOG.warning('The database is not reachable at start-up.')
+            LOG.warning('The database is not reachable at start-up; its '
+                        'schema will be checked when it is.')
+            return
+        self._check_revision(revision)
 
-    def _ensure_embedded_schema(self):
-        # The embedded SQLite database creates its schema by itself on
-        # first use; server databases are upgraded by cloudprefs-manage.
-        # IF NOT EXISTS because several processes may start together.
-        if self._is_sqlite and not self._sqlite_schema_ready:
-            with self._write_lock:
-                if not self._sqlite_schema_ready:
-                    self._run(self._create_tables_if_missing)
-                    self._sqlite_schema_ready = True
+    def _check_revision(self, revision):
+        head = sql_migration.head_revision()
+        if revision == head:
+            self._schema_ready = True
+        elif revision is None or revision in sql_migration.known_revisions():
+            raise exceptions.SchemaNotReady(
+                'The database schema is %s; this version of cloudprefs needs '
+                'revision %s: run "cloudprefs-manage db_sync".'
+                % ('empty' if revision is None else 'at revision ' + revision,
+                   head))
+        else:
+            LOG.warning('The database schema is at revision %s, newer than '
+                        'this code knows (%s): starting anyway, as during a '
+                        'rolling upgrade.', revision, head)
+            self._schema_ready = True
 
-    @staticmethod
-    def _create_tables_if_missing(connection):
-        for table in metadata.sorted_tables:
-            connection.execute(sa.schema.CreateTable(table,
-                                                     if_not_exists=True))
-        connection.commit()
+    def _ensure_schema(self):
+        if not self._schema_ready:
+            if self._is_sqlite:
+                self.upgrade()
+            else:
+                self._check_revision(self.schema_revision())
 
     # Reads -------------------------------------------------------------------
 
     def list_containers(self, user_id):
-        self._ensure_embedded_schema()
+        self._ensure_schema()
         query = (sa.select(containers.c.name)
                  .where(containers.c.user_id == user_id)
                  .order_by(containers.c.name))
         return self._run(
             lambda connection: connection.execute(query).scalars().all())
 
-    def _select_row(self, connection, user_id, name):
+    @staticmethod
+    def _select_row(connection, user_id, name):
         query = (sa.select(containers.c.value, containers.c.revision,
                            containers.c.modified_us)
                  .where(containers.c.user_id == user_id,
@@ -202,23 +309,41 @@ class SQLDriver(base.StorageDriver):
         return connection.execute(query).first()
 
     def get_container(self, user_id, name):
-        self._ensure_embedded_schema()
+        self._ensure_schema()
         row = self._run(self._select_row, user_id, name)
         if row is None:
             raise exceptions.NotFound()
         return base.Container(json.loads(row.value), row.revision,
                               row.modified_us / 1e6)
 
+    def export_containers(self):
+        self._ensure_schema()
+        columns = (containers.c.user_id, containers.c.name,
+                   containers.c.value, containers.c.revision,
+                   containers.c.modified_us)
+        after = None
+        while True:
+            query = sa.select(*columns).order_by(containers.c.user_id,
+                                                 containers.c.name)
+            if after is not None:
+                query = query.where(sa.tuple_(containers.c.user_id,
+                                              containers.c.name) > after)
+            rows = self._run(lambda connection: connection.execute(
+                query.limit(EXPORT_BATCH)).all())
+            for row in rows:
+                yield row.user_id, row.name, base.Container(
+                    json.loads(row.value), row.revision,
+                    row.modified_us / 1e6)
+            if len(rows) < EXPORT_BATCH:
+                return
+            after = (rows[-1].user_id, rows[-1].name)
+
     # Writes ------------------------------------------------------------------
 
     def update_container(self, user_id, name, mutate, create_missing):
-        self._ensure_embedded_schema()
+        self._ensure_schema()
         for _attempt in range(MAX_WRITE_ATTEMPTS):
-            if self._write_lock is not None:
-                with self._write_lock:
-                    outcome = self._run(self._try_update, user_id, name,
-                                        mutate, create_missing)
-            else:
+            with self._writer():
                 outcome = self._run(self._try_update, user_id, name, mutate,
                                     create_missing)
             if outcome is not _LOST_RACE:
@@ -235,10 +360,10 @@ class SQLDriver(base.StorageDriver):
             if not create_missing:
                 return None
             revision = base.next_revision()
-            text = self.encode(mutate({}))
+            encoded = self.encode(mutate({}))
             statement = sa.insert(containers).values(
                 user_id=user_id, name=name, revision=revision,
-                modified_us=now_us, value=text)
+                modified_us=now_us, size=encoded.size, value=encoded.text)
             try:
                 connection.execute(statement)
                 connection.commit()
@@ -247,29 +372,26 @@ class SQLDriver(base.StorageDriver):
                 return _LOST_RACE
             return revision
         revision = base.next_revision(row.revision)
-        text = self.encode(mutate(json.loads(row.value)))
+        encoded = self.encode(mutate(json.loads(row.value)))
         statement = (sa.update(containers)
                      .where(containers.c.user_id == user_id,
                             containers.c.name == name,
                             containers.c.revision == row.revision)
                      .values(revision=revision, modified_us=now_us,
-                             value=text))
+                             size=encoded.size, value=encoded.text))
         result = connection.execute(statement)
         connection.commit()
         return revision if result.rowcount == 1 else _LOST_RACE
 
     def _delete(self, *conditions):
-        self._ensure_embedded_schema()
+        self._ensure_schema()
         statement = sa.delete(containers).where(*conditions)
 
         def run(connection):
             connection.execute(statement)
             connection.commit()
 
-        if self._write_lock is not None:
-            with self._write_lock:
-                self._run(run)
-        else:
+        with self._writer():
             self._run(run)
 
     def delete_container(self, user_id, name):

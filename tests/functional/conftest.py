@@ -1,8 +1,15 @@
 """Fixtures that run cloudprefs-api as a real process."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.support import api_server
+from tests.support import config
+from tests.support import mongodb
+from tests.support import sqlservers
 
 # Smaller than the defaults so the limit tests stay fast; the defaults
 # themselves are checked by the unit tests of the options.
@@ -10,19 +17,37 @@ TEST_LIMITS = {'max_container_size': str(256 * 1024),
                'max_request_body_size': str(128 * 1024)}
 
 
-@pytest.fixture(scope='module', params=['sqlite', 'mongodb'])
+BACKENDS = ['sqlite', 'mongodb', 'postgresql', 'mysql']
+
+
+@pytest.fixture(scope='module', params=BACKENDS)
 def backend(request):
     return request.param
 
 
 @pytest.fixture(scope='module')
 def connection(backend, request, tmp_path_factory):
+    """A database URL for the module's backend, ready for the service
+    (server SQL databases are migrated with cloudprefs-manage db_sync)."""
     if backend == 'sqlite':
         return 'sqlite:///%s' % (tmp_path_factory.mktemp('sqlite')
                                  / 'cloudprefs.sqlite')
-    from tests.support import mongodb
-    base = request.getfixturevalue('mongodb_base_url')
-    return mongodb.with_database(base, mongodb.unique_database())
+    if backend == 'mongodb':
+        base = request.getfixturevalue('mongodb_base_url')
+        return mongodb.with_database(base, mongodb.unique_database())
+    url = sqlservers.create_database(backend)
+    request.addfinalizer(lambda: sqlservers.drop_database(backend, url))
+    db_sync(url, str(tmp_path_factory.mktemp('db_sync')))
+    return url
+
+
+def db_sync(url, workdir):
+    conf_path = config.write_config_file(os.path.join(workdir, 'sync.conf'),
+                                         {'database': {'connection': url}})
+    script = os.path.join(os.path.dirname(sys.executable),
+                          'cloudprefs-manage')
+    subprocess.run([script, '--config-file', conf_path, 'db_sync'],
+                   check=True, capture_output=True, timeout=120)
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,61 @@
+"""The SQL schema, as the current migration leaves it.
+
+``containers`` is keyed by ``(user_id, name)``: the user leads the primary
+key, so every query of the driver is a lookup or a range scan on one
+user's rows. Names and user ids are stored as their UTF-8 bytes
+(BLOB/BYTEA/VARBINARY): byte order of UTF-8 is code-point order, and no
+collation folds case or pads trailing spaces, on every dialect. ``value``
+is the container's compact JSON text, which keeps every key (U+0000
+included) and number exact on every dialect; ``size`` is its length in
+bytes, kept for usage accounting.
+
+Changes to these tables go with an alembic migration in
+``sql_migrations/versions``.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+NAME_BYTES = 255
+
+
+class UTF8Bytes(sa.types.TypeDecorator):
+    """A ``str`` stored as its UTF-8 bytes, compared byte by byte."""
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ('mysql', 'mariadb'):
+            return dialect.type_descriptor(mysql.VARBINARY(NAME_BYTES))
+        return dialect.type_descriptor(sa.LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else value.encode('utf-8')
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else bytes(value).decode('utf-8')
+
+
+def json_text_type():
+    # MEDIUMTEXT would cap at 16 MiB; LONGTEXT leaves the limit to
+    # [api] max_container_size. utf8mb4_bin: 4-byte characters, no folding.
+    return sa.Text().with_variant(
+        mysql.LONGTEXT(charset='utf8mb4', collation='utf8mb4_bin'),
+        'mysql', 'mariadb')
+
+
+metadata = sa.MetaData()
+
+containers = sa.Table(
+    'containers', metadata,
+    sa.Column('user_id', UTF8Bytes(), primary_key=True),
+    sa.Column('name', UTF8Bytes(), primary_key=True),
+    sa.Column('revision', sa.BigInteger(), nullable=False),
+    sa.Column('modified_us', sa.BigInteger(), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False,
+              server_default=sa.text('0')),
+    sa.Column('value', json_text_type(), nullable=False),
+    mysql_engine='InnoDB',
+    mysql_charset='utf8mb4',
+)

@@ -1,0 +1,54 @@
+"""The storage contract on MariaDB and PostgreSQL (real servers)."""
+
+import pytest
+import sqlalchemy as sa
+
+from cloudprefs.storage import sql
+from cloudprefs.storage import sql_tables
+from tests import storage_contract
+from tests.support.config import make_conf
+from tests.support import network
+
+MAX_CONTAINER_SIZE = 64 * 1024
+
+
+@pytest.fixture(scope='module', params=['postgresql', 'mysql'])
+def dialect(request):
+    return request.param
+
+
+@pytest.fixture(scope='module')
+def migrated_url(dialect, sql_database):
+    url = sql_database(dialect)
+    driver = sql.SQLDriver(url, make_conf(url))
+    driver.upgrade()
+    driver.close()
+    return url
+
+
+@pytest.fixture
+def driver(migrated_url):
+    storage = sql.SQLDriver(migrated_url, make_conf(
+        migrated_url, max_container_size=MAX_CONTAINER_SIZE))
+    engine = sa.create_engine(migrated_url)
+    with engine.begin() as connection:
+        connection.execute(sa.delete(sql_tables.containers))
+    engine.dispose()
+    yield storage
+    storage.close()
+
+
+@pytest.fixture
+def unavailable_driver(dialect):
+    scheme = {'postgresql': 'postgresql+psycopg2://postgres',
+              'mysql': 'mysql+pymysql://root'}[dialect]
+    url = '%s@127.0.0.1:%d/cloudprefs' % (scheme, network.free_port())
+    conf = make_conf(url)
+    conf.set_override('timeout', 0.5, group='database')
+    storage = sql.SQLDriver(url, conf)
+    yield storage
+    storage.close()
+
+
+class TestSQLServerContract(storage_contract.StorageContract):
+    pass

@@ -1,0 +1,60 @@
+"""Throw-away databases on the machine's PostgreSQL and MariaDB servers.
+
+The servers are given by admin URLs (a user allowed to create databases);
+defaults are the loopback servers tools/test-setup.sh provides. Set
+``CLOUDPREFS_TEST_POSTGRESQL_URL`` or ``CLOUDPREFS_TEST_MYSQL_URL`` to use
+other servers. A server that cannot be reached fails the tests.
+"""
+
+import os
+import uuid
+
+import sqlalchemy as sa
+
+ADMIN_URLS = {
+    'postgresql': os.environ.get(
+        'CLOUDPREFS_TEST_POSTGRESQL_URL',
+        'postgresql+psycopg2://postgres@127.0.0.1:5432/postgres'),
+    'mysql': os.environ.get(
+        'CLOUDPREFS_TEST_MYSQL_URL',
+        'mysql+pymysql://root@127.0.0.1:3306/mysql'),
+}
+
+
+def _admin_engine(dialect):
+    return sa.create_engine(ADMIN_URLS[dialect], isolation_level='AUTOCOMMIT',
+                            poolclass=sa.pool.NullPool)
+
+
+def create_database(dialect):
+    """Create an empty database; return its URL."""
+    name = 'cloudprefs_test_' + uuid.uuid4().hex[:12]
+    statement = ('CREATE DATABASE %s' if dialect == 'postgresql'
+                 else 'CREATE DATABASE %s CHARACTER SET utf8mb4')
+    engine = _admin_engine(dialect)
+    with engine.connect() as connection:
+        connection.execute(sa.text(statement % name))
+    engine.dispose()
+    return sa.engine.make_url(ADMIN_URLS[dialect]).set(
+        database=name).render_as_string(hide_password=False)
+
+
+def drop_database(dialect, url):
+    name = sa.engine.make_url(url).database
+    statement = ('DROP DATABASE IF EXISTS %s WITH (FORCE)'
+                 if dialect == 'postgresql' else 'DROP DATABASE IF EXISTS %s')
+    engine = _admin_engine(dialect)
+    with engine.connect() as connection:
+        connection.execute(sa.text(statement % name))
+    engine.dispose()
+
+
+def server_address(dialect):
+    url = sa.engine.make_url(ADMIN_URLS[dialect])
+    return url.host or '127.0.0.1', url.port or (
+        5432 if dialect == 'postgresql' else 3306)
+
+
+def with_address(url, host, port):
+    return sa.engine.make_url(url).set(host=host, port=port).render_as_string(
+        hide_password=False)
