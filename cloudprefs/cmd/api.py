@@ -10,15 +10,11 @@ warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
 
 import eventlet  # noqa: E402
 
+# Besides the standard library, this installs eventlet's wait callback in
+# psycopg2 (the same one psycogreen would): without it each PostgreSQL
+# query, a C call, would block every green thread of the process. PyMySQL
+# is pure Python and goes through the patched socket module.
 eventlet.monkey_patch()
-
-try:
-    # psycopg2 is a C library: without this wait callback each PostgreSQL
-    # query would block every green thread of the process.
-    import psycogreen.eventlet  # noqa: E402
-    psycogreen.eventlet.patch_psycopg()
-except ImportError:     # PostgreSQL support not installed
-    pass
 
 import logging  # noqa: E402
 import sys  # noqa: E402

@@ -26,19 +26,26 @@ def backend(request):
 
 
 @pytest.fixture(scope='module')
-def connection(backend, request, tmp_path_factory):
-    """A database URL for the module's backend, ready for the service
-    (server SQL databases are migrated with cloudprefs-manage db_sync)."""
-    if backend == 'sqlite':
-        return 'sqlite:///%s' % (tmp_path_factory.mktemp('sqlite')
-                                 / 'cloudprefs.sqlite')
-    if backend == 'mongodb':
-        base = request.getfixturevalue('mongodb_base_url')
-        return mongodb.with_database(base, mongodb.unique_database())
-    url = sqlservers.create_database(backend)
-    request.addfinalizer(lambda: sqlservers.drop_database(backend, url))
-    db_sync(url, str(tmp_path_factory.mktemp('db_sync')))
-    return url
+def connection_for(request, tmp_path_factory):
+    """Make a database URL for a backend, ready for the service (server
+    SQL databases are migrated with cloudprefs-manage db_sync)."""
+    def make(backend):
+        if backend == 'sqlite':
+            return 'sqlite:///%s' % (tmp_path_factory.mktemp('sqlite')
+                                     / 'cloudprefs.sqlite')
+        if backend == 'mongodb':
+            base = request.getfixturevalue('mongodb_base_url')
+            return mongodb.with_database(base, mongodb.unique_database())
+        url = sqlservers.create_database(backend)
+        request.addfinalizer(lambda: sqlservers.drop_database(backend, url))
+        db_sync(url, str(tmp_path_factory.mktemp('db_sync')))
+        return url
+    return make
+
+
+@pytest.fixture(scope='module')
+def connection(backend, connection_for):
+    return connection_for(backend)
 
 
 def db_sync(url, workdir):

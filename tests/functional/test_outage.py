@@ -1,8 +1,9 @@
 """The database going away and coming back, under a running API.
 
-The outage is made by a TCP proxy the test owns in front of the MongoDB
-server, so it works the same against the test server or a real mongod,
-and never stops a shared server.
+The outage is made by a TCP proxy the test owns in front of the database
+server, so it works the same on every backend, against the MongoDB test
+server or a real mongod, and never stops the machine's shared PostgreSQL
+or MariaDB.
 """
 
 import time
@@ -14,17 +15,24 @@ import requests
 from tests.support import api_server
 from tests.support import mongodb
 from tests.support import network
+from tests.support import sqlservers
 
 DATABASE_TIMEOUT = 2.0
 
 
-@pytest.fixture
-def proxied_api(mongodb_base_url, tmp_path):
-    host, port = mongodb.first_host_port(mongodb_base_url)
-    proxy = network.TCPProxy(host, port)
-    url = mongodb.with_database(
-        mongodb.with_host(mongodb_base_url, '127.0.0.1', proxy.port),
-        mongodb.unique_database())
+@pytest.fixture(params=['mongodb', 'postgresql', 'mysql'])
+def proxied_api(request, tmp_path):
+    backend = request.param
+    if backend == 'mongodb':
+        base = request.getfixturevalue('mongodb_base_url')
+        proxy = network.TCPProxy(*mongodb.first_host_port(base))
+        url = mongodb.with_database(
+            mongodb.with_host(base, '127.0.0.1', proxy.port),
+            mongodb.unique_database())
+    else:
+        database = request.getfixturevalue('connection_for')(backend)
+        proxy = network.TCPProxy(*sqlservers.server_address(backend))
+        url = sqlservers.with_address(database, '127.0.0.1', proxy.port)
     server = api_server.ApiServer(
         str(tmp_path), url,
         sections={'database': {'timeout': str(DATABASE_TIMEOUT)},
@@ -53,7 +61,7 @@ def test_database_outage_gives_503_then_recovers(proxied_api):
         assert response.headers['Retry-After'] == '7'
         error = response.json()['errors'][0]
         assert error['code'] == 'cloudprefs.backend_unavailable'
-        assert 'mongodb' not in response.text.lower()
+        assert '127.0.0.1' not in response.text
         # Bounded by the configured timeout, not hanging.
         assert elapsed < DATABASE_TIMEOUT * 3 + 2, elapsed
     health = requests.get(server.url('/healthcheck'), timeout=30)
