@@ -256,22 +256,24 @@ class SQLDriver(base.StorageDriver):
 
     def prepare(self):
         try:
-            if self._is_sqlite:
-                # The embedded database initializes and upgrades itself.
-                self.upgrade()
-                return
-            revision = self.schema_revision()
+            self._ensure_schema()
         except exceptions.BackendUnavailable:
             LOG.warning('The database is not reachable at start-up; its '
                         'schema will be checked when it is.')
-            return
-        self._check_revision(revision)
+
+    def _ensure_schema(self):
+        if not self._schema_ready:
+            self._check_revision(self.schema_revision())
 
     def _check_revision(self, revision):
         head = sql_migration.head_revision()
         if revision == head:
             self._schema_ready = True
         elif revision is None or revision in sql_migration.known_revisions():
+            if self._is_sqlite:
+                # The embedded database initializes and upgrades itself.
+                self.upgrade()
+                return
             raise exceptions.SchemaNotReady(
                 'The database schema is %s; this version of cloudprefs needs '
                 'revision %s: run "cloudprefs-manage db_sync".'
@@ -282,13 +284,6 @@ class SQLDriver(base.StorageDriver):
                         'this code knows (%s): starting anyway, as during a '
                         'rolling upgrade.', revision, head)
             self._schema_ready = True
-
-    def _ensure_schema(self):
-        if not self._schema_ready:
-            if self._is_sqlite:
-                self.upgrade()
-            else:
-                self._check_revision(self.schema_revision())
 
     # Reads -------------------------------------------------------------------
 
