@@ -9,6 +9,7 @@ from cloudprefs.api import errors
 from cloudprefs.api import paths
 from cloudprefs.api import request as api_request
 from cloudprefs.api import routes
+from cloudprefs import policy
 from cloudprefs import storage
 from cloudprefs.storage import exceptions
 
@@ -18,20 +19,22 @@ LOG = logging.getLogger(__name__)
 class V1Application:
     """Dispatches /v1 requests through the route table."""
 
-    def __init__(self, conf, storage_driver):
+    def __init__(self, conf, storage_driver, enforcer):
         self.limits = conf.api
         self.retry_after = str(conf.api.retry_after)
         self.storage = storage_driver
+        self.enforcer = enforcer
         self.mapper = routes.make_map()
 
     @webob.dec.wsgify(RequestClass=api_request.Request)
     def __call__(self, req):
         req.environ[api_request.APP_KEY] = self
         try:
-            if api_request.USER_ID_KEY not in req.environ:
+            if api_request.CONTEXT_KEY not in req.environ:
                 raise errors.APIError(401, errors.UNAUTHENTICATED,
                                       'The request carries no identity.')
             handler, kwargs = self._route(req)
+            self._authorize(req, handler.policy_rule)
             return handler(req, **kwargs)
         except errors.APIError as error:
             return errors.response_for(req.environ, error)
@@ -62,6 +65,31 @@ class V1Application:
             kwargs['key_path'] = paths.decode_key_path(
                 route_args['key_path'])
         return handler, kwargs
+
+    def _authorize(self, req, rule):
+        """Check ``rule`` for the data owner; set ``req.owner_id``."""
+        context = req.context
+        owner_id = context.user_id
+        try:
+            requested = req.GET.get('user_id')
+        except UnicodeDecodeError:
+            raise errors.APIError(400, errors.BAD_REQUEST,
+                                  'The query string is not valid UTF-8.')
+        if requested is not None:
+            if not api_request.is_valid_user_id(requested):
+                raise errors.APIError(
+                    400, errors.BAD_REQUEST,
+                    'user_id must be 1 to 255 bytes of printable '
+                    'characters.')
+            owner_id = requested
+        if not self.enforcer.authorize(rule, {'user_id': owner_id}, context,
+                                       do_raise=False):
+            raise errors.APIError(
+                403, errors.FORBIDDEN,
+                'Policy does not allow %s for user %s.' % (
+                    rule, 'you' if owner_id == context.user_id
+                    else 'another'))
+        req.environ[api_request.OWNER_KEY] = owner_id
 
     def _storage_error_response(self, req, error):
         environ = req.environ
@@ -95,4 +123,4 @@ def app_factory(global_conf, **local_conf):
     conf = deploy.conf_from(global_conf)
     driver = storage.get_driver(conf)
     driver.prepare()
-    return V1Application(conf, driver)
+    return V1Application(conf, driver, policy.make_enforcer(conf))

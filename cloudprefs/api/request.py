@@ -1,23 +1,34 @@
-"""The request class the handlers see."""
+"""The request class the handlers see, and the identity it carries."""
 
 import webob
 
 # WSGI environ keys set by the pipeline.
-USER_ID_KEY = 'cloudprefs.user_id'
-ROLES_KEY = 'cloudprefs.roles'
+CONTEXT_KEY = 'cloudprefs.context'   # oslo.context RequestContext (auth)
+OWNER_KEY = 'cloudprefs.owner_id'    # whose data the request acts on (app)
 APP_KEY = 'cloudprefs.app'
+
+MAX_USER_ID_BYTES = 255
+
+
+def is_valid_user_id(user_id):
+    """1 to 255 bytes of UTF-8, every character printable."""
+    return (0 < len(user_id.encode('utf-8', 'surrogatepass'))
+            <= MAX_USER_ID_BYTES and user_id.isprintable())
 
 
 class Request(webob.Request):
     """A WebOb request with the caller's identity and the application."""
 
     @property
-    def user_id(self):
-        return self.environ[USER_ID_KEY]
+    def context(self):
+        """The caller's oslo.context RequestContext."""
+        return self.environ[CONTEXT_KEY]
 
     @property
-    def roles(self):
-        return self.environ.get(ROLES_KEY, ())
+    def owner_id(self):
+        """The user whose data this request reads or changes: the caller,
+        or the user named by ?user_id= when policy allows it."""
+        return self.environ[OWNER_KEY]
 
     @property
     def storage(self):

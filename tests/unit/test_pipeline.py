@@ -136,8 +136,9 @@ def test_keystone_context_trusts_only_confirmed_identity():
     response = webob.Request.blank('/', headers=confirmed).get_response(
         middleware)
     assert response.status_int == 200
-    assert seen['cloudprefs.user_id'] == 'alice'
-    assert seen['cloudprefs.roles'] == ('member', 'reader')
+    context = seen['cloudprefs.context']
+    assert context.user_id == 'alice'
+    assert context.roles == ['member', 'reader']
 
 
 def test_keystone_strategy_needs_authtoken_settings(tmp_path):

@@ -1,7 +1,8 @@
 """Handlers for the user's containers and the values inside them.
 
-Each handler reads the request, validates its body, calls the storage
-driver and answers. Storage exceptions are mapped to HTTP once, in
+Each handler names its policy rule, reads the request, validates its
+body, calls the storage driver and answers. The policy check and the
+mapping of storage exceptions to HTTP happen once, in
 :mod:`cloudprefs.api.app`.
 """
 
@@ -11,6 +12,15 @@ import webob
 
 from cloudprefs.api import body
 from cloudprefs.api import errors
+from cloudprefs.policies import containers as rules
+
+
+def policy_rule(name):
+    """Name the policy rule the application checks before the handler."""
+    def decorate(handler):
+        handler.policy_rule = name
+        return handler
+    return decorate
 
 
 def _json_response(value):
@@ -39,22 +49,26 @@ def _read_json(req, required):
 
 # /v1 -----------------------------------------------------------------------
 
+@policy_rule(rules.LIST_CONTAINERS)
 def list_containers(req):
-    return _json_response(req.storage.list_containers(req.user_id))
+    return _json_response(req.storage.list_containers(req.owner_id))
 
 
+@policy_rule(rules.DELETE_ALL_CONTAINERS)
 def delete_all_containers(req):
-    req.storage.delete_user(req.user_id)
+    req.storage.delete_user(req.owner_id)
     return _no_content()
 
 
 # /v1/{container} -------------------------------------------------------------
 
+@policy_rule(rules.GET_CONTAINER)
 def get_container(req, container):
     return _json_response(
-        req.storage.get_container(req.user_id, container).value)
+        req.storage.get_container(req.owner_id, container).value)
 
 
+@policy_rule(rules.WRITE_CONTAINER)
 def create_or_merge_container(req, container):
     value = _read_json(req, required=False)
     if value is _NO_BODY:
@@ -65,30 +79,34 @@ def create_or_merge_container(req, container):
             'A container body must be a JSON object; to store another '
             'value, POST it to a key path below the container.')
     body.check_depth(0, value, req.limits.max_depth)
-    req.storage.merge(req.user_id, container, value)
+    req.storage.merge(req.owner_id, container, value)
     return _no_content()
 
 
+@policy_rule(rules.DELETE_CONTAINER)
 def delete_container(req, container):
-    req.storage.delete_container(req.user_id, container)
+    req.storage.delete_container(req.owner_id, container)
     return _no_content()
 
 
 # /v1/{container}/{key path} ----------------------------------------------------
 
+@policy_rule(rules.GET_VALUE)
 def get_value(req, container, key_path):
-    value, _container = req.storage.get_value(req.user_id, container,
+    value, _container = req.storage.get_value(req.owner_id, container,
                                               key_path)
     return _json_response(value)
 
 
+@policy_rule(rules.SET_VALUE)
 def set_value(req, container, key_path):
     value = _read_json(req, required=True)
     body.check_depth(len(key_path), value, req.limits.max_depth)
-    req.storage.set_value(req.user_id, container, key_path, value)
+    req.storage.set_value(req.owner_id, container, key_path, value)
     return _no_content()
 
 
+@policy_rule(rules.DELETE_VALUE)
 def delete_value(req, container, key_path):
-    req.storage.delete_value(req.user_id, container, key_path)
+    req.storage.delete_value(req.owner_id, container, key_path)
     return _no_content()

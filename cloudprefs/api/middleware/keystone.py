@@ -2,22 +2,60 @@
 
 auth_token runs with ``delay_auth_decision`` so that it never answers by
 itself; :class:`KeystoneContext` then answers 401 in our error format with
-``WWW-Authenticate``, and takes the identity only from the headers
-auth_token sets after stripping what the client sent.
+``WWW-Authenticate``. The identity comes only from the headers auth_token
+sets: auth_token strips the client's identity headers except
+``OpenStack-System-Scope``, which :class:`AuthProtocol` strips too. When
+Keystone cannot validate tokens (unreachable, or our service credentials
+refused) the answer is 503, not 401: the client's token may be fine.
 """
 
+from keystoneauth1 import exceptions as ksa_exceptions
 from keystonemiddleware import auth_token
+from keystonemiddleware.auth_token import _exceptions as ksm_exceptions
+from oslo_config import cfg
+from oslo_context import context
 
 from cloudprefs.api import deploy
 from cloudprefs.api import errors
 from cloudprefs.api import request as api_request
 
 GROUP = 'keystone_authtoken'
+RETRY_AFTER = '5'
 
-# Identity headers a client could send; auth_token strips most, this filter
-# makes sure of the rest before anything reads them.
-_UNTRUSTED_IF_UNCONFIRMED = ('HTTP_X_USER_ID', 'HTTP_X_ROLES',
-                             'HTTP_X_PROJECT_ID', 'HTTP_OPENSTACK_SYSTEM_SCOPE')
+# What auth_token meets when it cannot ask Keystone; with
+# delay_auth_decision it turns them into InvalidToken, which would read as
+# a bad token.
+_KEYSTONE_UNAVAILABLE = (ksa_exceptions.ConnectFailure,
+                         ksa_exceptions.DiscoveryFailure,
+                         ksa_exceptions.RequestTimeout,
+                         ksm_exceptions.ServiceError)
+
+
+class _KeystoneUnavailable(Exception):
+    pass
+
+
+class AuthProtocol(auth_token.AuthProtocol):
+    """auth_token that strips every forged identity header and tells an
+    unavailable Keystone from an invalid token."""
+
+    def process_request(self, request):
+        request.environ.pop('HTTP_OPENSTACK_SYSTEM_SCOPE', None)
+        try:
+            return super().process_request(request)
+        except _KeystoneUnavailable:
+            return errors.error_response(
+                request.environ, 503, errors.AUTH_UNAVAILABLE,
+                'The identity service cannot validate tokens now; retry '
+                'later.', headers={'Retry-After': RETRY_AFTER})
+
+    def fetch_token(self, token, allow_expired=False):
+        try:
+            return super().fetch_token(token, allow_expired=allow_expired)
+        except ksm_exceptions.InvalidToken as error:
+            if isinstance(error.__context__, _KEYSTONE_UNAVAILABLE):
+                raise _KeystoneUnavailable() from error
+            raise
 
 
 def authtoken_filter_factory(global_conf, **local_conf):
@@ -26,11 +64,13 @@ def authtoken_filter_factory(global_conf, **local_conf):
                     delay_auth_decision=True)
 
     def _filter(app):
-        return auth_token.AuthProtocol(app, settings)
+        return AuthProtocol(app, settings)
     return _filter
 
 
 class KeystoneContext:
+    """Answers 401 for requests auth_token did not confirm; builds the
+    request context from auth_token's headers for the others."""
 
     def __init__(self, app, www_authenticate_uri):
         self.app = app
@@ -39,25 +79,30 @@ class KeystoneContext:
 
     def __call__(self, environ, start_response):
         confirmed = environ.get('HTTP_X_IDENTITY_STATUS') == 'Confirmed'
-        user_id = environ.get('HTTP_X_USER_ID') if confirmed else None
-        if not user_id:
-            for key in _UNTRUSTED_IF_UNCONFIRMED:
-                environ.pop(key, None)
+        if not confirmed or not environ.get('HTTP_X_USER_ID'):
             response = errors.error_response(
                 environ, 401, errors.UNAUTHENTICATED,
                 'A valid Keystone token (X-Auth-Token) is required.',
                 headers={'WWW-Authenticate': self.www_authenticate})
             return response(environ, start_response)
-        environ[api_request.USER_ID_KEY] = user_id
-        environ[api_request.ROLES_KEY] = tuple(
-            role.strip() for role in environ.get('HTTP_X_ROLES', '').split(',')
-            if role.strip())
+        environ[api_request.CONTEXT_KEY] = (
+            context.RequestContext.from_environ(environ))
         return self.app(environ, start_response)
+
+
+def _www_authenticate_uri(conf):
+    group = conf[GROUP]
+    if group.www_authenticate_uri:
+        return group.www_authenticate_uri
+    try:    # registered only once the auth plugin's options are loaded
+        return group.auth_url
+    except cfg.NoSuchOptError:
+        return None
 
 
 def context_filter_factory(global_conf, **local_conf):
     conf = deploy.conf_from(global_conf)
-    uri = conf[GROUP].www_authenticate_uri or conf[GROUP].auth_url
+    uri = _www_authenticate_uri(conf)
 
     def _filter(app):
         return KeystoneContext(app, uri)

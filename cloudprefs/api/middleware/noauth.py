@@ -1,13 +1,14 @@
 """The ``noauth`` filter: trusts X-User-Id (and X-Roles) from the client.
 
 For development and tests only: anyone who can reach the service can act
-as any user. The API process logs a warning at start-up when it is used.
+as any user, with any role. The API process logs a warning at start-up
+when it is used.
 """
+
+from oslo_context import context
 
 from cloudprefs.api import errors
 from cloudprefs.api import request as api_request
-
-MAX_USER_ID_BYTES = 255
 
 
 def user_id_from_header(value):
@@ -18,20 +19,17 @@ def user_id_from_header(value):
     """
     if value is None:
         return None
-    raw = value.encode('latin-1', 'replace')
     try:
-        user_id = raw.decode('utf-8')
-    except UnicodeDecodeError:
+        user_id = value.encode('latin-1').decode('utf-8')
+    except UnicodeError:
         return None
-    if not 0 < len(raw) <= MAX_USER_ID_BYTES or not user_id.isprintable():
-        return None
-    return user_id
+    return user_id if api_request.is_valid_user_id(user_id) else None
 
 
 def roles_from_header(value):
     if not value:
-        return ()
-    return tuple(role.strip() for role in value.split(',') if role.strip())
+        return []
+    return [role.strip() for role in value.split(',') if role.strip()]
 
 
 class NoAuth:
@@ -47,9 +45,9 @@ class NoAuth:
                 'Send X-User-Id: 1 to 255 bytes of printable UTF-8 '
                 'characters.')
             return response(environ, start_response)
-        environ[api_request.USER_ID_KEY] = user_id
-        environ[api_request.ROLES_KEY] = roles_from_header(
-            environ.get('HTTP_X_ROLES'))
+        environ[api_request.CONTEXT_KEY] = context.RequestContext.from_environ(
+            environ, user_id=user_id,
+            roles=roles_from_header(environ.get('HTTP_X_ROLES')))
         return self.app(environ, start_response)
 
 

@@ -1,0 +1,111 @@
+"""Policy: every route has a rule; ?user_id= is for administrators."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import webob
+
+from cloudprefs.api import deploy
+from cloudprefs.api import routes
+from cloudprefs import policies
+from cloudprefs import service
+from cloudprefs import storage
+
+
+def test_every_route_and_method_has_a_registered_rule():
+    registered = {rule.name: rule for rule in policies.list_rules()}
+    checked = set()
+    for template, methods in routes.ROUTE_DECLARATIONS.items():
+        for method, handler in methods.items():
+            rule = registered[handler.policy_rule]
+            operations = {(op['method'], op['path']) for op in
+                          rule.operations}
+            path = '/v1' + template.replace('*key_path', '{key_path}')
+            assert (method, path.rstrip('/') or '/v1') in operations
+            checked.add(handler.policy_rule)
+    assert len(checked) == sum(len(m) for m in
+                               routes.ROUTE_DECLARATIONS.values())
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    def make(policy_yaml=None):
+        args = []
+        if policy_yaml is not None:
+            policy_file = tmp_path / 'policy.yaml'
+            policy_file.write_text(policy_yaml)
+            conf_file = tmp_path / 'cloudprefs.conf'
+            conf_file.write_text('[oslo_policy]\npolicy_file = %s\n'
+                                 % policy_file)
+            args = ['--config-file', str(conf_file)]
+        conf = service.prepare_conf(args, default_config_files=[],
+                                    command_line=False)
+        conf.set_override('auth_strategy', 'noauth')
+        conf.set_override('state_path', str(tmp_path))
+        return deploy.load_app(conf)
+    yield make
+    storage.close_drivers()
+
+
+def call(app, method, path, user, roles='', body=b''):
+    headers = {'X-User-Id': user}
+    if roles:
+        headers['X-Roles'] = roles
+    return webob.Request.blank(path, method=method, headers=headers,
+                               body=body).get_response(app)
+
+
+def test_user_id_query_needs_admin(make_app):
+    app = make_app()
+    assert call(app, 'POST', '/v1/c/k', 'bob', body=b'1').status_int == 204
+    for method, path in (('GET', '/v1'), ('GET', '/v1/c'),
+                         ('GET', '/v1/c/k'), ('POST', '/v1/c'),
+                         ('DELETE', '/v1/c/k'), ('DELETE', '/v1')):
+        response = call(app, method, path + '?user_id=bob', 'alice',
+                        roles='member,reader')
+        assert response.status_int == 403, (method, path)
+        assert response.json['errors'][0]['code'] == 'cloudprefs.forbidden'
+    assert call(app, 'GET', '/v1/c/k', 'bob').json == 1
+
+    response = call(app, 'GET', '/v1/c/k?user_id=bob', 'root', roles='admin')
+    assert response.status_int == 200 and response.json == 1
+    assert call(app, 'POST', '/v1/c/k?user_id=bob', 'root', roles='admin',
+                body=b'2').status_int == 204
+    assert call(app, 'GET', '/v1/c/k', 'bob').json == 2
+    assert call(app, 'GET', '/v1?user_id=root', 'root',
+                roles='admin').json == []
+    # Naming oneself needs no role.
+    assert call(app, 'GET', '/v1?user_id=bob', 'bob').json == ['c']
+
+
+@pytest.mark.parametrize('query', ['user_id=', 'user_id=%09x',
+                                   'user_id=' + 'x' * 256, 'user_id=%FF'])
+def test_bad_user_id_query_is_400(make_app, query):
+    app = make_app()
+    response = call(app, 'GET', '/v1?' + query, 'root', roles='admin')
+    assert response.status_int == 400
+    assert response.json['errors'][0]['code'] == 'cloudprefs.bad_request'
+
+
+def test_policy_file_overrides_a_default(make_app):
+    app = make_app('"cloudprefs:container:delete": "rule:context_is_admin"\n')
+    assert call(app, 'POST', '/v1/c/k', 'bob', body=b'1').status_int == 204
+    response = call(app, 'DELETE', '/v1/c', 'bob')
+    assert response.status_int == 403
+    assert call(app, 'DELETE', '/v1/c/k', 'bob').status_int == 204
+    assert call(app, 'DELETE', '/v1/c?user_id=bob', 'root',
+                roles='admin').status_int == 204
+
+
+def test_sample_policy_generator(tmp_path):
+    output = tmp_path / 'policy.yaml.sample'
+    script = os.path.join(os.path.dirname(sys.executable),
+                          'oslopolicy-sample-generator')
+    subprocess.run([script, '--config-file',
+                    'etc/cloudprefs/cloudprefs-policy-generator.conf',
+                    '--output-file', str(output)], check=True, timeout=60)
+    sample = output.read_text()
+    for rule in policies.list_rules():
+        assert '"%s"' % rule.name in sample
