@@ -45,3 +45,32 @@ def sql_database(request):
     yield get
     for dialect, url in created.items():
         sqlservers.drop_database(dialect, url)
+
+
+@pytest.fixture(scope='session')
+def keystone(tmp_path_factory):
+    """A real Keystone for the whole session, with a service user for
+    auth_token, two members of one project and an administrator."""
+    from tests.support import keystone as keystone_support
+    server = keystone_support.KeystoneServer(
+        str(tmp_path_factory.mktemp('keystone')))
+    server.start()
+    try:
+        server.users = {
+            'service': server.create_user('cloudprefs', 'service',
+                                          'service'),
+            'alice': server.create_user('alice', 'demo', 'member'),
+            'bob': server.create_user('bob', 'demo', 'member'),
+            'carol': server.create_user('carol', 'demo', 'admin'),
+        }
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope='session')
+def memcached():
+    from tests.support import keystone as keystone_support
+    server = keystone_support.Memcached().start()
+    yield server
+    server.stop()

@@ -5,9 +5,11 @@
 #
 # 1. tools/test-setup.sh installs and starts the system services;
 # 2. a virtualenv in .venv gets the pinned dependencies and the package;
+#    another, .keystone-venv, gets the pinned Keystone the tests run
+#    (a test tool, kept apart from the service's own dependencies);
 # 3. pytest runs unit and functional tests. Tests start what they own
-#    (cloudprefs-api processes, the MongoDB-protocol test server,
-#    uwsgi) themselves.
+#    (cloudprefs-api processes, Keystone under uwsgi, memcached, the
+#    MongoDB-protocol test server) themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +22,12 @@ fi
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -c upper-constraints.txt \
     -r requirements.txt -r test-requirements.txt -e .
+
+if [ ! -x .keystone-venv/bin/keystone-manage ]; then
+    "$PYTHON" -m venv .keystone-venv
+    .keystone-venv/bin/pip install -q --upgrade pip
+    .keystone-venv/bin/pip install -q -c tools/keystone-constraints.txt \
+        keystone uWSGI
+fi
 
 exec .venv/bin/python -m pytest tests "$@"

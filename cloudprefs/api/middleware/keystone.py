@@ -49,6 +49,13 @@ class AuthProtocol(auth_token.AuthProtocol):
                 'The identity service cannot validate tokens now; retry '
                 'later.', headers={'Retry-After': RETRY_AFTER})
 
+    def process_response(self, response):
+        # KeystoneContext's 401 already names Keystone; auth_token would
+        # add a second WWW-Authenticate header.
+        if 'WWW-Authenticate' in response.headers:
+            return response
+        return super().process_response(response)
+
     def fetch_token(self, token, allow_expired=False):
         try:
             return super().fetch_token(token, allow_expired=allow_expired)

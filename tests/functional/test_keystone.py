@@ -1,0 +1,191 @@
+"""cloudprefs-api with auth_strategy = keystone against a real Keystone,
+with the token cache in a real memcached."""
+
+import time
+import uuid
+
+import pytest
+import requests
+
+from tests.support import api_server
+
+TOKEN_CACHE_TIME = 3
+
+
+def authtoken_settings(keystone, memcached, password=None):
+    service = keystone.users['service']
+    return {
+        'www_authenticate_uri': keystone.auth_url,
+        'auth_url': keystone.auth_url,
+        'auth_type': 'password',
+        'username': service['name'],
+        'password': password or service['password'],
+        'project_name': service['project'],
+        'user_domain_name': 'Default',
+        'project_domain_name': 'Default',
+        'memcached_servers': '127.0.0.1:%d' % memcached.port,
+        'token_cache_time': str(TOKEN_CACHE_TIME),
+        'service_token_roles_required': 'true',
+    }
+
+
+@pytest.fixture(scope='module')
+def api(keystone, memcached, tmp_path_factory):
+    server = api_server.ApiServer(
+        str(tmp_path_factory.mktemp('keystone-api')), connection=None,
+        auth_strategy='keystone',
+        sections={'keystone_authtoken': authtoken_settings(keystone,
+                                                           memcached)})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='module')
+def tokens(keystone):
+    return {name: keystone.token(user)
+            for name, user in keystone.users.items() if name != 'service'}
+
+
+def call(api, method, path, token=None, body=None, headers=None):
+    all_headers = dict(headers or {})
+    if token:
+        all_headers['X-Auth-Token'] = token
+    return requests.request(method, api.url(path), data=body,
+                            headers=all_headers, timeout=30)
+
+
+def assert_401(response, keystone):
+    assert response.status_code == 401, response.text
+    assert response.headers['WWW-Authenticate'] == (
+        'Keystone uri="%s"' % keystone.auth_url)
+    assert response.json()['errors'][0]['code'] == 'cloudprefs.unauthenticated'
+
+
+def test_seed_examples_with_real_tokens(api, tokens):
+    token = tokens['alice']
+    call(api, 'DELETE', '/v1', token)
+    assert call(api, 'POST', '/v1/defaults', token).status_code == 204
+    assert call(api, 'POST', '/v1/defaults', token,
+                '{"build_config": ["monitoring", "backup"]}'
+                ).status_code == 204
+    assert call(api, 'POST', '/v1/defaults/passwords/root', token,
+                '"secretpassword"').status_code == 204
+    assert call(api, 'GET', '/v1', token).json() == ['defaults']
+    assert call(api, 'GET', '/v1/defaults', token).json() == {
+        'build_config': ['monitoring', 'backup'],
+        'passwords': {'root': 'secretpassword'}}
+    assert call(api, 'GET', '/v1/defaults/passwords/root',
+                token).json() == 'secretpassword'
+    assert call(api, 'DELETE', '/v1/defaults/passwords/root',
+                token).status_code == 204
+    assert call(api, 'DELETE', '/v1/defaults', token).status_code == 204
+
+
+def test_users_are_isolated(api, tokens):
+    name = 'private-' + uuid.uuid4().hex
+    assert call(api, 'POST', '/v1/%s/pin' % name, tokens['alice'],
+                '1234').status_code == 204
+    assert name not in call(api, 'GET', '/v1', tokens['bob']).json()
+    assert call(api, 'GET', '/v1/' + name, tokens['bob']).status_code == 404
+    assert call(api, 'DELETE', '/v1', tokens['bob']).status_code == 204
+    assert call(api, 'GET', '/v1/%s/pin' % name,
+                tokens['alice']).json() == 1234
+
+
+def test_forged_identity_headers_change_nothing(api, tokens, keystone):
+    alice, bob = keystone.users['alice'], keystone.users['bob']
+    name = 'forged-' + uuid.uuid4().hex
+    forged = {'X-User-Id': bob['id'], 'X-Roles': 'admin',
+              'X-Project-Id': 'other', 'OpenStack-System-Scope': 'all',
+              'X-Identity-Status': 'Confirmed'}
+    # With a valid token the request is alice's, whatever it claims.
+    assert call(api, 'POST', '/v1/%s/k' % name, tokens['alice'], '1',
+                forged).status_code == 204
+    assert name in call(api, 'GET', '/v1', tokens['alice']).json()
+    assert name not in call(api, 'GET', '/v1', tokens['bob']).json()
+    # The forged admin role and system scope do not open ?user_id=.
+    response = call(api, 'GET', '/v1?user_id=%s' % bob['id'],
+                    tokens['alice'], headers=forged)
+    assert response.status_code == 403
+    # Without a token, forged headers are no identity at all.
+    assert_401(call(api, 'GET', '/v1', headers=forged), keystone)
+    assert alice['id'] != bob['id']
+
+
+@pytest.mark.parametrize('token', [None, '', 'not-a-token',
+                                   'gAAAAAB' + 'x' * 180])
+def test_missing_or_invalid_token_is_401(api, keystone, token):
+    for method, path in (('GET', '/v1'), ('POST', '/v1/c'),
+                         ('DELETE', '/v1/c/k')):
+        headers = {} if token is None else {'X-Auth-Token': token}
+        assert_401(call(api, method, path, headers=headers), keystone)
+
+
+def test_user_id_query_for_admin_only(api, tokens, keystone):
+    bob = keystone.users['bob']
+    assert call(api, 'POST', '/v1/shared/k', tokens['bob'],
+                '"bob"').status_code == 204
+    query = '?user_id=%s' % bob['id']
+    response = call(api, 'GET', '/v1/shared/k' + query, tokens['carol'])
+    assert response.status_code == 200 and response.json() == 'bob'
+    assert call(api, 'POST', '/v1/shared/k' + query, tokens['carol'],
+                '"set by admin"').status_code == 204
+    assert call(api, 'GET', '/v1/shared/k',
+                tokens['bob']).json() == 'set by admin'
+    response = call(api, 'GET', '/v1/shared/k' + query, tokens['alice'])
+    assert response.status_code == 403
+    assert response.json()['errors'][0]['code'] == 'cloudprefs.forbidden'
+
+
+def test_validated_tokens_are_served_from_memcached(api, keystone,
+                                                    memcached):
+    token = keystone.token(keystone.users['alice'])
+    assert call(api, 'GET', '/v1', token).status_code == 200
+    before = memcached.stats()
+    for _ in range(10):
+        assert call(api, 'GET', '/v1', token).status_code == 200
+    after = memcached.stats()
+    assert after['curr_items'] >= 1
+    assert after['get_hits'] - before['get_hits'] >= 10
+
+
+def test_revoked_token_stops_working_after_cache_time(api, keystone):
+    token = keystone.token(keystone.users['alice'])
+    assert call(api, 'GET', '/v1', token).status_code == 200
+    keystone.revoke(token)
+    time.sleep(TOKEN_CACHE_TIME + 1.5)
+    assert_401(call(api, 'GET', '/v1', token), keystone)
+
+
+def test_tokens_never_appear_in_the_log(api, tokens):
+    for token in tokens.values():
+        call(api, 'GET', '/v1', token)
+    call(api, 'GET', '/v1', 'gAAAAABnot-a-real-token-but-secret')
+    log = api.log()
+    assert log, 'the API wrote no log'
+    for token in list(tokens.values()) + ['not-a-real-token-but-secret']:
+        assert token not in log
+
+
+def test_wrong_service_password_is_503_without_secrets(keystone, memcached,
+                                                       tokens,
+                                                       tmp_path):
+    wrong = 'wrong-' + uuid.uuid4().hex
+    settings = authtoken_settings(keystone, memcached, password=wrong)
+    settings['memcached_servers'] = ''      # no cached validations
+    server = api_server.ApiServer(str(tmp_path), connection=None,
+                                  auth_strategy='keystone',
+                                  sections={'keystone_authtoken': settings})
+    server.start()
+    try:
+        response = call(server, 'GET', '/v1', tokens['alice'])
+    finally:
+        server.stop()
+    assert response.status_code == 503, response.text
+    assert response.headers['Retry-After']
+    error = response.json()['errors'][0]
+    assert error['code'] == 'cloudprefs.auth_unavailable'
+    assert wrong not in response.text
+    assert tokens['alice'] not in response.text
+    assert wrong not in server.log()

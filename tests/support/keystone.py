@@ -1,0 +1,196 @@
+"""A real Keystone (from PyPI, pinned) served by uwsgi, and memcached.
+
+Keystone lives in a virtualenv of its own (``.keystone-venv`` beside the
+repository, made by tools/run-tests.sh; ``CLOUDPREFS_TEST_KEYSTONE_VENV``
+names another). It runs on SQLite with fernet tokens on a free loopback
+port. A missing Keystone fails the tests.
+"""
+
+import getpass
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+from keystoneauth1 import exceptions as ksa_exceptions
+from keystoneauth1.identity import v3
+from keystoneauth1 import session as ksa_session
+
+from tests.support import config
+from tests.support import network
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+VENV_ENV = 'CLOUDPREFS_TEST_KEYSTONE_VENV'
+ADMIN_PASSWORD = 'admin-' + uuid.uuid4().hex
+DOMAIN = 'Default'
+
+
+def keystone_venv():
+    venv = os.environ.get(VENV_ENV, os.path.join(REPOSITORY,
+                                                  '.keystone-venv'))
+    if not os.path.exists(os.path.join(venv, 'bin', 'keystone-manage')):
+        raise RuntimeError('Keystone is not installed in %s: run '
+                           'tools/run-tests.sh, or set %s' % (venv, VENV_ENV))
+    return venv
+
+
+def password_session(auth_url, username, password, project_name=None,
+                     system_scope=None):
+    auth = v3.Password(auth_url=auth_url, username=username,
+                       password=password, user_domain_name=DOMAIN,
+                       project_name=project_name,
+                       project_domain_name=DOMAIN if project_name else None,
+                       system_scope=system_scope)
+    return ksa_session.Session(auth=auth)
+
+
+class KeystoneServer:
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.venv = keystone_venv()
+        self.port = network.free_port()
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.auth_url = self.url + '/v3'
+        self.process = None
+        self.config_path = os.path.join(workdir, 'keystone.conf')
+
+    def _manage(self, *args):
+        subprocess.run(
+            [os.path.join(self.venv, 'bin', 'keystone-manage'),
+             '--config-file', self.config_path, *args],
+            check=True, capture_output=True, timeout=300)
+
+    def start(self):
+        config.write_config_file(self.config_path, {
+            'DEFAULT': {'log_file': os.path.join(self.workdir,
+                                                 'keystone.log')},
+            'database': {'connection': 'sqlite:///%s' % os.path.join(
+                self.workdir, 'keystone.sqlite')},
+            'token': {'provider': 'fernet'},
+            'fernet_tokens': {'key_repository': os.path.join(
+                self.workdir, 'fernet-keys')},
+            'credential': {'key_repository': os.path.join(
+                self.workdir, 'credential-keys')},
+        })
+        user = getpass.getuser()
+        self._manage('db_sync')
+        self._manage('fernet_setup', '--keystone-user', user,
+                     '--keystone-group', user)
+        self._manage('credential_setup', '--keystone-user', user,
+                     '--keystone-group', user)
+        self._manage('bootstrap', '--bootstrap-password', ADMIN_PASSWORD,
+                     '--bootstrap-admin-url', self.auth_url,
+                     '--bootstrap-public-url', self.auth_url,
+                     '--bootstrap-internal-url', self.auth_url,
+                     '--bootstrap-region-id', 'RegionOne')
+        log = open(os.path.join(self.workdir, 'uwsgi.log'), 'ab')
+        # --http11-socket: plain --http-socket drops keep-alive, and
+        # keystoneauth then fails with connection resets.
+        self.process = subprocess.Popen(
+            [os.path.join(self.venv, 'bin', 'uwsgi'),
+             '--http11-socket', '127.0.0.1:%d' % self.port,
+             '--module', 'keystone.wsgi.api:application',
+             '--home', self.venv, '--master', '--processes', '1',
+             '--threads', '4', '--die-on-term', '--lazy-apps',
+             '--env', 'OS_KEYSTONE_CONFIG_FILES=%s' % self.config_path],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        network.wait_for_port(self.port, timeout=60, process=self.process)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.admin_session().get_token()
+                return self
+            except ksa_exceptions.ClientException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def admin_session(self):
+        return password_session(self.auth_url, 'admin', ADMIN_PASSWORD,
+                                project_name='admin')
+
+    # Identity API calls, as the bootstrap admin --------------------------------
+
+    def _call(self, method, path, **kwargs):
+        response = self.admin_session().request(
+            self.auth_url + path, method, **kwargs)
+        return response.json() if response.content else None
+
+    def role_id(self, name):
+        roles = self._call('GET', '/roles?name=%s' % name)['roles']
+        return roles[0]['id']
+
+    def ensure_project(self, name):
+        found = self._call('GET', '/projects?name=%s' % name)['projects']
+        if found:
+            return found[0]['id']
+        return self._call('POST', '/projects', json={'project': {
+            'name': name, 'domain_id': 'default'}})['project']['id']
+
+    def create_user(self, name, project, role):
+        password = 'pw-' + uuid.uuid4().hex
+        user = self._call('POST', '/users', json={'user': {
+            'name': name, 'password': password, 'domain_id': 'default'}})
+        user_id = user['user']['id']
+        project_id = self.ensure_project(project)
+        self._call('PUT', '/projects/%s/users/%s/roles/%s'
+                   % (project_id, user_id, self.role_id(role)))
+        return {'id': user_id, 'name': name, 'password': password,
+                'project': project}
+
+    def revoke(self, token):
+        self._call('DELETE', '/auth/tokens',
+                   headers={'X-Subject-Token': token})
+
+    def token(self, user):
+        return password_session(self.auth_url, user['name'],
+                                user['password'],
+                                project_name=user['project']).get_token()
+
+
+class Memcached:
+    """memcached on a free loopback port (Debian's package does not start
+    one; tools/test-setup.sh installs it)."""
+
+    def __init__(self):
+        self.port = network.free_port()
+        self.process = None
+
+    def start(self):
+        binary = shutil.which('memcached') or '/usr/bin/memcached'
+        command = [binary, '-l', '127.0.0.1', '-p', str(self.port),
+                   '-U', '0', '-m', '64']
+        if os.geteuid() == 0:
+            command[1:1] = ['-u', 'root']
+        self.process = subprocess.Popen(command)
+        network.wait_for_port(self.port, process=self.process)
+        return self
+
+    def stats(self):
+        import memcache
+        client = memcache.Client(['127.0.0.1:%d' % self.port])
+        try:
+            return {key.decode() if isinstance(key, bytes) else key:
+                    int(value) if str(value).isdigit() else value
+                    for key, value in client.get_stats()[0][1].items()}
+        finally:
+            client.disconnect_all()
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
