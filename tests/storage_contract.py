@@ -1,9 +1,11 @@
 """The storage contract: every driver runs this suite unchanged.
 
-A test module defines two fixtures, ``driver`` (a fresh, empty store) and
-``unavailable_driver`` (a driver whose database cannot be reached), and a
-class that inherits :class:`StorageContract`. A new driver is done when
-the suite passes.
+A test module defines two fixtures, ``driver_factory`` (a
+:class:`tests.support.config.DriverFactory` on a fresh, empty store: each
+call, with [quota] options as keywords, makes another driver on that
+store) and ``unavailable_driver`` (a driver whose database cannot be
+reached), and a class that inherits :class:`StorageContract`. A new driver
+is done when the suite passes.
 """
 
 import concurrent.futures
@@ -12,6 +14,7 @@ import time
 import pytest
 
 from cloudprefs.storage import exceptions
+from cloudprefs.storage.base import Precondition
 from tests.support.config import canonical
 
 ODD_KEYS = ['', '.', '..', 'a.b', '.a', 'a.', '$', '$set', '$where', 'a$b',
@@ -33,6 +36,10 @@ def same(actual, expected):
 
 
 class StorageContract:
+
+    @pytest.fixture
+    def driver(self, driver_factory):
+        return driver_factory()
 
     # Containers --------------------------------------------------------------
 
@@ -273,3 +280,189 @@ class StorageContract:
         for operation in operations:
             with pytest.raises(exceptions.BackendUnavailable):
                 operation()
+
+    # Listing pages -------------------------------------------------------------
+
+    def test_list_with_limit_marker_prefix(self, driver):
+        names = ['a', 'ab', 'abc', 'abd', 'ac', 'b', 'é', 'éa', '\uffff',
+                 '\U0001f984', '\U0001f984x']
+        for name in names:
+            driver.merge(USER, name, {})
+        driver.merge(OTHER, 'ab', {})
+        assert driver.list_containers(USER, limit=3) == ['a', 'ab', 'abc']
+        assert driver.list_containers(USER, limit=3, marker='abc') == [
+            'abd', 'ac', 'b']
+        assert driver.list_containers(USER, marker='ab0') == names[2:]
+        assert driver.list_containers(USER, marker='\U0010ffff') == []
+        assert driver.list_containers(USER, prefix='ab') == ['ab', 'abc',
+                                                             'abd']
+        assert driver.list_containers(USER, prefix='ab', marker='abc') == [
+            'abd']
+        assert driver.list_containers(USER, prefix='é') == ['é', 'éa']
+        assert driver.list_containers(USER, prefix='\uffff') == ['\uffff']
+        assert driver.list_containers(USER, prefix='\U0001f984') == [
+            '\U0001f984', '\U0001f984x']
+        assert driver.list_containers(USER, prefix='.*') == []
+        assert driver.list_containers(USER, prefix='z') == []
+
+    # Usage and quotas ------------------------------------------------------------
+
+    def test_usage_counts_compact_json(self, driver):
+        assert tuple(driver.usage(USER)) == (0, 0)
+        driver.merge(USER, 'c', {'é': [1, 2]})     # {"é":[1,2]} = 12 bytes
+        driver.merge(USER, 'd', {})                 # {} = 2 bytes
+        driver.merge(OTHER, 'c', {'x': 1})
+        assert tuple(driver.usage(USER)) == (2, 14)
+        driver.delete_value(USER, 'c', ['é'])
+        assert tuple(driver.usage(USER)) == (2, 4)
+        driver.delete_container(USER, 'c')
+        assert tuple(driver.usage(USER)) == (1, 2)
+
+    def test_container_quota(self, driver_factory):
+        driver = driver_factory(containers_per_user=2)
+        driver.merge(USER, 'a', {})
+        driver.set_value(USER, 'b', ['k'], 1)
+        with pytest.raises(exceptions.QuotaExceeded) as caught:
+            driver.merge(USER, 'c', {})
+        assert caught.value.quota == 'containers'
+        with pytest.raises(exceptions.QuotaExceeded):
+            driver.set_value(USER, 'c', ['k'], 1)
+        # Existing containers can still change; other users are apart.
+        driver.set_value(USER, 'a', ['k'], 2)
+        driver.merge(OTHER, 'c', {})
+        driver.delete_container(USER, 'b')
+        driver.merge(USER, 'c', {})
+        assert driver.list_containers(USER) == ['a', 'c']
+
+    def test_bytes_quota(self, driver_factory):
+        driver = driver_factory(bytes_per_user=100)
+        driver.set_value(USER, 'a', ['k'], 'x' * 60)     # 68 bytes
+        with pytest.raises(exceptions.QuotaExceeded) as caught:
+            driver.set_value(USER, 'b', ['k'], 'x' * 30)  # +38
+        assert caught.value.quota == 'bytes'
+        assert driver.list_containers(USER) == ['a']
+        driver.set_value(USER, 'a', ['k'], 'x' * 10)     # shrinks: allowed
+        driver.set_value(USER, 'b', ['k'], 'x' * 30)
+        assert driver.usage(USER).bytes == 18 + 38
+        driver.delete_user(USER)
+        driver.set_value(USER, 'c', ['k'], 'x' * 90)
+        assert driver.usage(USER).bytes == 98
+
+    def test_quota_counts_data_written_before_it(self, driver_factory):
+        driver_factory().set_value(USER, 'old', ['k'], 'x' * 80)
+        driver = driver_factory(bytes_per_user=100)
+        with pytest.raises(exceptions.QuotaExceeded):
+            driver.set_value(USER, 'new', ['k'], 'x' * 20)
+        driver.forget_usage()
+        with pytest.raises(exceptions.QuotaExceeded):
+            driver.set_value(USER, 'new', ['k'], 'x' * 20)
+
+    def test_quota_holds_under_concurrent_writers(self, driver_factory):
+        driver = driver_factory(containers_per_user=5, bytes_per_user=400)
+        outcomes = []
+
+        def create(index):
+            try:
+                driver.set_value(USER, 'c%02d' % index, ['k'], 'x' * 10)
+                outcomes.append('ok')
+            except exceptions.QuotaExceeded:
+                outcomes.append('quota')
+
+        self._run_concurrently(40, create)
+        assert outcomes.count('ok') == 5
+        assert len(driver.list_containers(USER)) == 5
+        names = driver.list_containers(USER)
+        grown = []
+
+        def grow(index):
+            try:
+                driver.set_value(USER, names[index % 5], ['g%d' % index],
+                                 'y' * 20)
+                grown.append(index)
+            except exceptions.QuotaExceeded:
+                pass
+
+        self._run_concurrently(40, grow)
+        usage = driver.usage(USER)
+        assert usage.bytes <= 400
+        assert usage.containers == 5
+        # The record quotas use agrees with a fresh count.
+        driver.forget_usage()
+        assert tuple(driver.usage(USER)) == tuple(usage)
+
+    # Preconditions ---------------------------------------------------------------
+
+    def test_if_match_revision(self, driver):
+        revision = driver.merge(USER, 'c', {'a': 1})
+        newer = driver.set_value(USER, 'c', ['b'], 2,
+                                 precondition=Precondition({revision}))
+        with pytest.raises(exceptions.RevisionMismatch) as caught:
+            driver.set_value(USER, 'c', ['b'], 3,
+                             precondition=Precondition({revision}))
+        assert caught.value.current == newer
+        assert driver.get_container(USER, 'c').value == {'a': 1, 'b': 2}
+        with pytest.raises(exceptions.RevisionMismatch) as caught:
+            driver.merge(USER, 'missing', {},
+                         precondition=Precondition({revision}))
+        assert caught.value.current is None
+        assert driver.list_containers(USER) == ['c']
+
+    def test_if_match_any_and_if_none_match_any(self, driver):
+        exists = Precondition(exists=True)
+        absent = Precondition(exists=False)
+        with pytest.raises(exceptions.RevisionMismatch):
+            driver.set_value(USER, 'c', ['k'], 1, precondition=exists)
+        driver.merge(USER, 'c', {'k': 1}, precondition=absent)
+        with pytest.raises(exceptions.RevisionMismatch):
+            driver.merge(USER, 'c', {'k': 2}, precondition=absent)
+        driver.set_value(USER, 'c', ['k'], 3, precondition=exists)
+        assert driver.get_container(USER, 'c').value == {'k': 3}
+
+    def test_conditional_deletes(self, driver):
+        revision = driver.merge(USER, 'c', {'a': 1, 'b': 2})
+        with pytest.raises(exceptions.RevisionMismatch):
+            driver.delete_value(USER, 'c', ['a'],
+                                precondition=Precondition({revision + 1}))
+        newer = driver.delete_value(USER, 'c', ['a'],
+                                    precondition=Precondition({revision}))
+        with pytest.raises(exceptions.RevisionMismatch):
+            driver.delete_container(USER, 'c',
+                                    precondition=Precondition({revision}))
+        assert driver.get_container(USER, 'c').value == {'b': 2}
+        driver.delete_container(USER, 'c', precondition=Precondition({newer}))
+        assert driver.list_containers(USER) == []
+        with pytest.raises(exceptions.RevisionMismatch):
+            driver.delete_container(USER, 'c',
+                                    precondition=Precondition(exists=True))
+
+    def test_only_one_of_racing_conditional_writes_wins(self, driver):
+        revision = driver.merge(USER, 'c', {'n': 0})
+        winners = []
+
+        def write(index):
+            try:
+                driver.set_value(USER, 'c', ['n'], index,
+                                 precondition=Precondition({revision}))
+                winners.append(index)
+            except exceptions.RevisionMismatch:
+                pass
+
+        self._run_concurrently(24, write)
+        assert len(winners) == 1
+        assert driver.get_container(USER, 'c').value == {'n': winners[0]}
+
+    # Merge patch -------------------------------------------------------------------
+
+    def test_merge_patch(self, driver):
+        driver.merge(USER, 'c', {'a': {'x': 1, 'y': 2}, 'b': 1, 'l': [1]})
+        driver.merge_patch(USER, 'c', [], {'a': {'x': None, 'z': 3},
+                                           'b': None, 'l': [2]})
+        assert driver.get_container(USER, 'c').value == {
+            'a': {'y': 2, 'z': 3}, 'l': [2]}
+        driver.merge_patch(USER, 'c', ['a', 'new'], {'k': {'deep': True}})
+        assert driver.get_value(USER, 'c', ['a', 'new'])[0] == {
+            'k': {'deep': True}}
+        with pytest.raises(exceptions.PathConflict):
+            driver.merge_patch(USER, 'c', ['l', 'x'], {'k': 1})
+        driver.merge_patch(USER, 'fresh', [], {'a': None, 'b': 1})
+        assert driver.get_container(USER, 'fresh').value == {'b': 1}

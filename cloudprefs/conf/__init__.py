@@ -8,8 +8,9 @@ package reads a global configuration.
 from cloudprefs.conf import api
 from cloudprefs.conf import database
 from cloudprefs.conf import default
+from cloudprefs.conf import quota
 
-MODULES = (default, api, database)
+MODULES = (default, api, database, quota)
 
 
 def register_opts(conf):

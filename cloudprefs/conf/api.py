@@ -17,6 +17,10 @@ OPTS = [
                     'A write that would grow a container past it gets 413. '
                     'The default stays safely below MongoDB\'s 16 MiB '
                     'document limit.'),
+    cfg.IntOpt('max_limit', default=10000, min=1,
+               help='Most container names one GET /v1 returns, with or '
+                    'without ?limit=; a Link: rel="next" header says when '
+                    'more remain.'),
     cfg.IntOpt('retry_after', default=5, min=1,
                help='Seconds a client is told to wait (Retry-After) when '
                     'the database is unavailable.'),

@@ -20,6 +20,10 @@ Rules every driver keeps (the contract suite in
   and never one it had before even across a delete and re-create: the
   revision starts from the clock in microseconds.
 * Database outages raise BackendUnavailable, within the configured timeout.
+* A write given a :class:`Precondition` checks it against the revision it
+  read and replaces, atomically, and raises RevisionMismatch otherwise.
+* With quotas configured, no write takes a user past them, under
+  concurrency too (QuotaExceeded, nothing stored).
 
 Drivers implement the abstract methods. The write operations are built on
 ``update_container``, which a driver makes atomic (typically a
@@ -47,6 +51,43 @@ Encoded = collections.namedtuple('Encoded', ['text', 'size'])
 Encoded.__doc__ = """A container value as compact JSON text and its size
 in bytes of UTF-8."""
 
+Usage = collections.namedtuple('Usage', ['containers', 'bytes'])
+Usage.__doc__ = """A user's container count and the bytes of compact JSON
+their containers hold."""
+
+Quota = collections.namedtuple('Quota', ['containers', 'bytes'])
+Quota.__doc__ = """Per-user limits; None means unlimited."""
+
+
+class Precondition:
+    """What a container must be for a write to go ahead.
+
+    :param revisions: the write happens only if the container exists at one
+        of these revisions (``If-Match: "<etag>"``).
+    :param exists: True: the container must exist (``If-Match: *``);
+        False: it must not (``If-None-Match: *``).
+    """
+
+    def __init__(self, revisions=None, exists=None):
+        self.revisions = frozenset(revisions) if revisions is not None \
+            else None
+        self.exists = exists
+
+    def check(self, current):
+        """Raise RevisionMismatch unless ``current`` (a revision, or None
+        for a missing container) satisfies the precondition."""
+        if current is None:
+            if self.exists or self.revisions is not None:
+                raise exceptions.RevisionMismatch(None)
+        elif self.exists is False or (self.revisions is not None
+                                      and current not in self.revisions):
+            raise exceptions.RevisionMismatch(current)
+
+
+def check_precondition(precondition, current):
+    if precondition is not None:
+        precondition.check(current)
+
 
 def next_revision(previous=None):
     """A revision greater than ``previous`` and at least the clock in µs.
@@ -60,24 +101,63 @@ def next_revision(previous=None):
     return previous + 1
 
 
+def check_quota(quota, usage, added_containers, added_bytes):
+    """Raise QuotaExceeded if adding to ``usage`` passes ``quota``.
+
+    Only growth is refused: a write that shrinks a user already over a
+    lowered quota goes ahead.
+    """
+    if (quota.containers is not None and added_containers > 0
+            and usage.containers + added_containers > quota.containers):
+        raise exceptions.QuotaExceeded('containers', quota.containers)
+    if (quota.bytes is not None and added_bytes > 0
+            and usage.bytes + added_bytes > quota.bytes):
+        raise exceptions.QuotaExceeded('bytes', quota.bytes)
+
+
+def prefix_upper_bound(prefix):
+    """The smallest UTF-8 byte string greater than every string that
+    starts with ``prefix`` (None when there is none)."""
+    encoded = bytearray(prefix.encode('utf-8'))
+    while encoded and encoded[-1] == 0xFF:
+        encoded.pop()
+    if not encoded:
+        return None
+    encoded[-1] += 1
+    return bytes(encoded)
+
+
 class StorageDriver(metaclass=abc.ABCMeta):
     """Base class of the storage drivers.
 
     :param url: the ``[database] connection`` URL whose scheme chose this
         driver.
     :param conf: the loaded ``oslo_config.cfg.ConfigOpts``; drivers read
-        the ``[database]`` and ``[api]`` groups from it.
+        the ``[database]``, ``[api]`` and ``[quota]`` groups from it.
     """
 
     def __init__(self, url, conf):
         self.url = url
         self.max_container_size = conf.api.max_container_size
+        self.quota = Quota(conf.quota.containers_per_user,
+                           conf.quota.bytes_per_user)
+        self.enforces_quota = (self.quota.containers is not None
+                               or self.quota.bytes is not None)
 
     # Reads ---------------------------------------------------------------
 
     @abc.abstractmethod
-    def list_containers(self, user_id):
-        """Return the user's container names, sorted in code-point order."""
+    def list_containers(self, user_id, limit=None, marker=None, prefix=None):
+        """Return the user's container names in code-point order.
+
+        At most ``limit`` names (all when None), only names greater than
+        ``marker`` (a plain bound; it need not exist) and only names that
+        start with ``prefix``. Each is an index range scan of the user.
+        """
+
+    @abc.abstractmethod
+    def usage(self, user_id):
+        """Return the user's :class:`Usage`."""
 
     @abc.abstractmethod
     def get_container(self, user_id, name):
@@ -92,10 +172,20 @@ class StorageDriver(metaclass=abc.ABCMeta):
         container = self.get_container(user_id, name)
         return document.get_at_path(container.value, path), container
 
+    @abc.abstractmethod
+    def export_containers(self):
+        """Yield ``(user_id, name, Container)`` for every stored container.
+
+        Ordered by user id, then name; streamed, so that a large database
+        is never held in memory. Not a snapshot: containers written while
+        it runs may or may not appear.
+        """
+
     # Writes --------------------------------------------------------------
 
     @abc.abstractmethod
-    def update_container(self, user_id, name, mutate, create_missing):
+    def update_container(self, user_id, name, mutate, create_missing,
+                         precondition=None):
         """Atomically replace a container with ``mutate(current_value)``.
 
         ``mutate`` receives the current object (``{}`` for a container
@@ -106,28 +196,27 @@ class StorageDriver(metaclass=abc.ABCMeta):
         ``create_missing`` is false nothing is written and ``None`` is
         returned; otherwise the new revision is returned.
 
-        The driver must call :meth:`encode` on the new value (it checks
-        the size limit) before storing it.
+        The driver checks ``precondition`` against the revision it read
+        (and replaces only that revision), calls :meth:`encode` on the new
+        value (it checks the size limit), and with quotas configured keeps
+        the user within them.
         """
 
     @abc.abstractmethod
-    def export_containers(self):
-        """Yield ``(user_id, name, Container)`` for every stored container.
-
-        Ordered by user id, then name; streamed, so that a large database
-        is never held in memory. Not a snapshot: containers written while
-        it runs may or may not appear.
-        """
-
-    @abc.abstractmethod
-    def delete_container(self, user_id, name):
-        """Delete one container; deleting a missing one is not an error."""
+    def delete_container(self, user_id, name, precondition=None):
+        """Delete one container; deleting a missing one is not an error
+        (but fails a precondition that wants it to exist)."""
 
     @abc.abstractmethod
     def delete_user(self, user_id):
         """Delete every container of the user."""
 
-    def merge(self, user_id, name, obj):
+    @abc.abstractmethod
+    def forget_usage(self):
+        """Drop the usage records quotas are enforced with; each user's is
+        counted again from their containers by their next write."""
+
+    def merge(self, user_id, name, obj, precondition=None):
         """Create the container if needed and replace obj's top-level keys.
 
         Returns the new revision. An empty ``obj`` only makes sure the
@@ -136,9 +225,9 @@ class StorageDriver(metaclass=abc.ABCMeta):
         return self.update_container(
             user_id, name,
             lambda current: document.merge_top_level(current, obj),
-            create_missing=True)
+            create_missing=True, precondition=precondition)
 
-    def set_value(self, user_id, name, path, value):
+    def set_value(self, user_id, name, path, value, precondition=None):
         """Set ``value`` at the key ``path`` (a non-empty list of keys).
 
         Creates the container and missing intermediate objects. Raises
@@ -148,17 +237,30 @@ class StorageDriver(metaclass=abc.ABCMeta):
         return self.update_container(
             user_id, name,
             lambda current: document.set_at_path(current, path, value),
-            create_missing=True)
+            create_missing=True, precondition=precondition)
 
-    def replace(self, user_id, name, value):
+    def merge_patch(self, user_id, name, path, patch, precondition=None):
+        """Apply an RFC 7396 merge patch at ``path`` (``[]``: the container).
+
+        Creates what is missing like :meth:`set_value`. Returns the new
+        revision.
+        """
+        return self.update_container(
+            user_id, name,
+            lambda current: document.merge_patch_at_path(current, path,
+                                                         patch),
+            create_missing=True, precondition=precondition)
+
+    def replace(self, user_id, name, value, precondition=None):
         """Create or overwrite a whole container (used by import).
 
         Returns the new revision.
         """
         return self.update_container(user_id, name, lambda current: value,
-                                     create_missing=True)
+                                     create_missing=True,
+                                     precondition=precondition)
 
-    def delete_value(self, user_id, name, path):
+    def delete_value(self, user_id, name, path, precondition=None):
         """Remove the key at ``path``; a missing one is not an error.
 
         Returns the container's new revision, or ``None`` when the
@@ -167,7 +269,7 @@ class StorageDriver(metaclass=abc.ABCMeta):
         return self.update_container(
             user_id, name,
             lambda current: document.delete_at_path(current, path),
-            create_missing=False)
+            create_missing=False, precondition=precondition)
 
     # Helpers and lifecycle -------------------------------------------------
 

@@ -63,6 +63,32 @@ def set_at_path(container, path, value):
     return result
 
 
+def merge_patch(target, patch):
+    """RFC 7396 JSON Merge Patch: recursive merge, ``null`` deletes."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def merge_patch_at_path(container, path, patch):
+    """Apply a merge patch to the value at ``path`` (the container itself
+    for an empty path), creating it and missing objects like set_at_path.
+    """
+    if not path:
+        return merge_patch(container, patch)
+    try:
+        current = get_at_path(container, path)
+    except exceptions.NotFound:
+        current = None
+    return set_at_path(container, path, merge_patch(current, patch))
+
+
 def delete_at_path(container, path):
     """Remove the key at ``path``; a missing key or non-object is a no-op."""
     result = dict(container)

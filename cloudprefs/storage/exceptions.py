@@ -28,6 +28,27 @@ class TooLarge(StorageError):
                          % (size, limit))
 
 
+class RevisionMismatch(StorageError):
+    """A write's precondition failed (If-Match / If-None-Match).
+
+    ``current`` is the container's revision, or None if it does not exist.
+    """
+
+    def __init__(self, current):
+        self.current = current
+        super().__init__('the container is at revision %s' % current)
+
+
+class QuotaExceeded(StorageError):
+    """The write would take the user past a configured quota."""
+
+    def __init__(self, quota, limit):
+        self.quota = quota      # 'containers' or 'bytes'
+        self.limit = limit
+        super().__init__('the write would exceed the %s quota of %d'
+                         % (quota, limit))
+
+
 class BackendUnavailable(StorageError):
     """The database cannot be reached or did not answer in time.
 

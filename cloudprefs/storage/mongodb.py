@@ -21,6 +21,7 @@ document, compute the new value, replace ``d`` only if ``r`` is unchanged
 writer won.
 """
 
+import contextlib
 import logging
 import random
 import re
@@ -37,6 +38,7 @@ LOG = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = 'cloudprefs'
 COLLECTION = 'containers'
+USAGE_COLLECTION = 'usage'
 MAX_WRITE_ATTEMPTS = 200
 
 # Escapes: '%' itself first so that every '%' in a stored key starts an
@@ -88,6 +90,13 @@ _UNAVAILABLE = (mongo_errors.ConnectionFailure,  # incl. AutoReconnect,
 _LOST_RACE = object()
 
 
+class _Reservation:
+    kept = False
+
+    def keep(self):
+        self.kept = True
+
+
 class MongoDBDriver(base.StorageDriver):
 
     def __init__(self, url, conf):
@@ -105,10 +114,12 @@ class MongoDBDriver(base.StorageDriver):
             socketTimeoutMS=int(db_conf.operation_timeout * 1000),
             maxPoolSize=db_conf.mongodb_max_pool_size)
         database = self._client.get_default_database(DEFAULT_DATABASE)
-        self._collection = database.get_collection(
-            COLLECTION,
-            write_concern=write_concern.WriteConcern(
-                w=int(w) if w.isdigit() else w))
+        concern = write_concern.WriteConcern(w=int(w) if w.isdigit() else w)
+        self._collection = database.get_collection(COLLECTION,
+                                                   write_concern=concern)
+        # {_id: user id, n: containers, b: bytes}; kept only for quotas.
+        self._usage = database.get_collection(USAGE_COLLECTION,
+                                              write_concern=concern)
         self._indexes_ready = False
 
     def _run(self, operation, *args, **kwargs):
@@ -148,10 +159,33 @@ class MongoDBDriver(base.StorageDriver):
 
     # Reads -------------------------------------------------------------------
 
-    def list_containers(self, user_id):
+    def list_containers(self, user_id, limit=None, marker=None, prefix=None):
+        name_filter = {}
+        if marker is not None:
+            name_filter['$gt'] = marker
+        if prefix:
+            # An anchored regex on an indexed field is a range scan.
+            name_filter['$regex'] = '^' + re.escape(prefix)
+        query = {'u': user_id}
+        if name_filter:
+            query['c'] = name_filter
         cursor = self._collection.find(
-            {'u': user_id}, {'_id': 0, 'c': 1}).sort('c', pymongo.ASCENDING)
+            query, {'_id': 0, 'c': 1}).sort('c', pymongo.ASCENDING)
+        if limit is not None:
+            cursor = cursor.limit(limit)
         return self._run(lambda: [doc['c'] for doc in cursor])
+
+    def _count_usage(self, user_id):
+        totals = list(self._collection.aggregate([
+            {'$match': {'u': user_id}},
+            {'$group': {'_id': None, 'n': {'$sum': 1},
+                        'b': {'$sum': '$s'}}}]))
+        if not totals:
+            return base.Usage(0, 0)
+        return base.Usage(int(totals[0]['n']), int(totals[0]['b']))
+
+    def usage(self, user_id):
+        return self._run(self._count_usage, user_id)
 
     def get_container(self, user_id, name):
         doc = self._run(self._collection.find_one,
@@ -164,20 +198,28 @@ class MongoDBDriver(base.StorageDriver):
 
     # Writes ------------------------------------------------------------------
 
-    def update_container(self, user_id, name, mutate, create_missing):
+    def update_container(self, user_id, name, mutate, create_missing,
+                         precondition=None):
         self._ensure_indexes()
+        return self._until_won(self._try_update, user_id, name, mutate,
+                               create_missing, precondition)
+
+    def _until_won(self, attempt, *args):
+        """Run a compare-and-swap ``attempt`` until it wins the race."""
         for _attempt in range(MAX_WRITE_ATTEMPTS):
-            outcome = self._run(self._try_update, user_id, name, mutate,
-                                create_missing)
+            outcome = self._run(attempt, *args)
             if outcome is not _LOST_RACE:
                 return outcome
             time.sleep(random.uniform(0, 0.002))
         raise exceptions.BackendUnavailable(
             'gave up after %d conflicting writes' % MAX_WRITE_ATTEMPTS)
 
-    def _try_update(self, user_id, name, mutate, create_missing):
+    def _try_update(self, user_id, name, mutate, create_missing,
+                    precondition):
         key = {'u': user_id, 'c': name}
-        doc = self._collection.find_one(key, {'_id': 0, 'd': 1, 'r': 1})
+        doc = self._collection.find_one(key, {'_id': 0, 'd': 1, 'r': 1,
+                                              's': 1})
+        base.check_precondition(precondition, doc and doc['r'])
         now_us = time.time_ns() // 1000
         if doc is None:
             if not create_missing:
@@ -185,21 +227,80 @@ class MongoDBDriver(base.StorageDriver):
             value = mutate({})
             size = self.encode(value).size
             revision = base.next_revision()
-            try:
-                self._collection.insert_one(
-                    dict(key, r=revision, m=now_us, s=size,
-                         d=escape_value(value)))
-            except mongo_errors.DuplicateKeyError:
-                return _LOST_RACE
+            with self._reservation(user_id, 1, size) as reservation:
+                try:
+                    self._collection.insert_one(
+                        dict(key, r=revision, m=now_us, s=size,
+                             d=escape_value(value)))
+                except mongo_errors.DuplicateKeyError:
+                    return _LOST_RACE
+                reservation.keep()
             return revision
         value = mutate(unescape_value(doc['d']))
         size = self.encode(value).size
         revision = base.next_revision(doc['r'])
-        result = self._collection.update_one(
-            dict(key, r=doc['r']),
-            {'$set': {'r': revision, 'm': now_us, 's': size,
-                      'd': escape_value(value)}})
-        return revision if result.matched_count == 1 else _LOST_RACE
+        with self._reservation(user_id, 0,
+                               size - doc.get('s', 0)) as reservation:
+            result = self._collection.update_one(
+                dict(key, r=doc['r']),
+                {'$set': {'r': revision, 'm': now_us, 's': size,
+                          'd': escape_value(value)}})
+            if result.matched_count != 1:
+                return _LOST_RACE
+            reservation.keep()
+        return revision
+
+    @contextlib.contextmanager
+    def _reservation(self, user_id, added_containers, added_bytes):
+        """Reserve quota before a write, give it back unless kept.
+
+        MongoDB without transactions cannot change two documents
+        atomically: the guarded ``$inc`` on the usage document takes the
+        quota first, so concurrent writers can never pass it together. A
+        process dying between the two steps leaves usage counted too high
+        (never too low); ``cloudprefs-manage usage_sync`` recounts it.
+        """
+        reservation = _Reservation()
+        if not self.enforces_quota:
+            reservation.keep()
+            yield reservation
+            return
+        self._reserve(user_id, added_containers, added_bytes)
+        try:
+            yield reservation
+        finally:
+            if not reservation.kept:
+                self._run(self._usage.update_one, {'_id': user_id},
+                          {'$inc': {'n': -added_containers,
+                                    'b': -added_bytes}})
+
+    def _reserve(self, user_id, added_containers, added_bytes):
+        guard = {'_id': user_id}
+        if added_containers > 0 and self.quota.containers is not None:
+            guard['n'] = {'$lte': self.quota.containers - added_containers}
+        if added_bytes > 0 and self.quota.bytes is not None:
+            guard['b'] = {'$lte': self.quota.bytes - added_bytes}
+        increment = {'$inc': {'n': added_containers, 'b': added_bytes}}
+        for _attempt in range(2):
+            if self._usage.update_one(guard, increment).matched_count:
+                return
+            record = self._usage.find_one({'_id': user_id})
+            if record is not None:
+                base.check_quota(self.quota,
+                                 base.Usage(record['n'], record['b']),
+                                 added_containers, added_bytes)
+                continue    # the record changed under us: try once more
+            usage = self._count_usage(user_id)
+            try:
+                self._usage.insert_one({'_id': user_id,
+                                        'n': usage.containers,
+                                        'b': usage.bytes})
+            except mongo_errors.DuplicateKeyError:
+                pass
+        record = self._usage.find_one({'_id': user_id})
+        base.check_quota(self.quota, base.Usage(record['n'], record['b']),
+                         added_containers, added_bytes)
+        raise exceptions.BackendUnavailable('usage record kept changing')
 
     def export_containers(self):
         cursor = self._collection.find(
@@ -214,11 +315,32 @@ class MongoDBDriver(base.StorageDriver):
             yield doc['u'], doc['c'], base.Container(
                 unescape_value(doc['d']), doc['r'], doc['m'] / 1e6)
 
-    def delete_container(self, user_id, name):
-        self._run(self._collection.delete_one, {'u': user_id, 'c': name})
+    def delete_container(self, user_id, name, precondition=None):
+        if precondition is None and not self.enforces_quota:
+            self._run(self._collection.delete_one, {'u': user_id, 'c': name})
+            return
+        self._until_won(self._try_delete, user_id, name, precondition)
+
+    def _try_delete(self, user_id, name, precondition):
+        key = {'u': user_id, 'c': name}
+        doc = self._collection.find_one(key, {'_id': 0, 'r': 1, 's': 1})
+        base.check_precondition(precondition, doc and doc['r'])
+        if doc is None:
+            return None
+        with self._reservation(user_id, -1,
+                               -doc.get('s', 0)) as reservation:
+            if not self._collection.delete_one(
+                    dict(key, r=doc['r'])).deleted_count:
+                return _LOST_RACE
+            reservation.keep()
+        return None
 
     def delete_user(self, user_id):
         self._run(self._collection.delete_many, {'u': user_id})
+        self._run(self._usage.delete_one, {'_id': user_id})
+
+    def forget_usage(self):
+        self._run(self._usage.delete_many, {})
 
     # Lifecycle ---------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from cloudprefs.storage import base
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import sql_migration
 from cloudprefs.storage.sql_tables import containers
+from cloudprefs.storage.sql_tables import user_usage
 
 LOG = logging.getLogger(__name__)
 
@@ -287,18 +288,41 @@ class SQLDriver(base.StorageDriver):
 
     # Reads -------------------------------------------------------------------
 
-    def list_containers(self, user_id):
+    def list_containers(self, user_id, limit=None, marker=None, prefix=None):
         self._ensure_schema()
-        query = (sa.select(containers.c.name)
-                 .where(containers.c.user_id == user_id)
-                 .order_by(containers.c.name))
+        name = containers.c.name
+        query = (sa.select(name).where(containers.c.user_id == user_id)
+                 .order_by(name))
+        if marker is not None:
+            query = query.where(name > marker)
+        if prefix:
+            query = query.where(name >= prefix)
+            upper = base.prefix_upper_bound(prefix)
+            if upper is not None:
+                # Compared as raw bytes: the bound may not be valid UTF-8.
+                query = query.where(name < sa.literal(upper,
+                                                      sa.LargeBinary()))
+        if limit is not None:
+            query = query.limit(limit)
         return self._run(
             lambda connection: connection.execute(query).scalars().all())
 
     @staticmethod
+    def _count_usage(connection, user_id):
+        row = connection.execute(
+            sa.select(sa.func.count(),
+                      sa.func.coalesce(sa.func.sum(containers.c.size), 0))
+            .where(containers.c.user_id == user_id)).first()
+        return base.Usage(int(row[0]), int(row[1]))
+
+    def usage(self, user_id):
+        self._ensure_schema()
+        return self._run(self._count_usage, user_id)
+
+    @staticmethod
     def _select_row(connection, user_id, name):
         query = (sa.select(containers.c.value, containers.c.revision,
-                           containers.c.modified_us)
+                           containers.c.modified_us, containers.c.size)
                  .where(containers.c.user_id == user_id,
                         containers.c.name == name))
         return connection.execute(query).first()
@@ -335,12 +359,17 @@ class SQLDriver(base.StorageDriver):
 
     # Writes ------------------------------------------------------------------
 
-    def update_container(self, user_id, name, mutate, create_missing):
+    def update_container(self, user_id, name, mutate, create_missing,
+                         precondition=None):
         self._ensure_schema()
+        return self._until_won(self._try_update, user_id, name, mutate,
+                               create_missing, precondition)
+
+    def _until_won(self, attempt, *args):
+        """Run a compare-and-swap ``attempt`` until it wins the race."""
         for _attempt in range(MAX_WRITE_ATTEMPTS):
             with self._writer():
-                outcome = self._run(self._try_update, user_id, name, mutate,
-                                    create_missing)
+                outcome = self._run(attempt, *args)
             if outcome is not _LOST_RACE:
                 return outcome
             # Another writer changed the row between our read and write.
@@ -348,8 +377,11 @@ class SQLDriver(base.StorageDriver):
         raise exceptions.BackendUnavailable(
             'gave up after %d conflicting writes' % MAX_WRITE_ATTEMPTS)
 
-    def _try_update(self, connection, user_id, name, mutate, create_missing):
+    def _try_update(self, connection, user_id, name, mutate, create_missing,
+                    precondition):
         row = self._select_row(connection, user_id, name)
+        base.check_precondition(precondition,
+                                None if row is None else row.revision)
         now_us = time.time_ns() // 1000
         if row is None:
             if not create_missing:
@@ -360,11 +392,13 @@ class SQLDriver(base.StorageDriver):
                 user_id=user_id, name=name, revision=revision,
                 modified_us=now_us, size=encoded.size, value=encoded.text)
             try:
+                if self.enforces_quota:
+                    self._reserve(connection, user_id, 1, encoded.size)
                 connection.execute(statement)
-                connection.commit()
             except sa_exc.IntegrityError:
                 connection.rollback()
                 return _LOST_RACE
+            connection.commit()
             return revision
         revision = base.next_revision(row.revision)
         encoded = self.encode(mutate(json.loads(row.value)))
@@ -374,27 +408,104 @@ class SQLDriver(base.StorageDriver):
                             containers.c.revision == row.revision)
                      .values(revision=revision, modified_us=now_us,
                              size=encoded.size, value=encoded.text))
-        result = connection.execute(statement)
+        try:
+            if self.enforces_quota:
+                self._reserve(connection, user_id, 0,
+                              encoded.size - row.size)
+        except sa_exc.IntegrityError:
+            connection.rollback()
+            return _LOST_RACE
+        if connection.execute(statement).rowcount != 1:
+            connection.rollback()
+            return _LOST_RACE
         connection.commit()
-        return revision if result.rowcount == 1 else _LOST_RACE
+        return revision
 
-    def _delete(self, *conditions):
+    def _reserve(self, connection, user_id, added_containers, added_bytes):
+        """Add to the user's usage record inside the write's transaction.
+
+        The row lock (SELECT ... FOR UPDATE; SQLite: the one writer) holds
+        until the transaction ends, so concurrent writers of one user
+        check the quota one after another. A missing record is counted
+        from the containers; racing to insert it raises IntegrityError.
+        Every writer takes this lock before touching a container row, so
+        the two locks are always taken in the same order.
+        """
+        where = user_usage.c.user_id == user_id
+        row = connection.execute(
+            sa.select(user_usage.c.containers, user_usage.c.bytes)
+            .where(where).with_for_update()).first()
+        if row is None:
+            usage = self._count_usage(connection, user_id)
+            connection.execute(sa.insert(user_usage).values(
+                user_id=user_id, containers=usage.containers,
+                bytes=usage.bytes))
+        else:
+            usage = base.Usage(row.containers, row.bytes)
+        base.check_quota(self.quota, usage, added_containers, added_bytes)
+        if added_containers or added_bytes:
+            connection.execute(sa.update(user_usage).where(where).values(
+                containers=user_usage.c.containers + added_containers,
+                bytes=user_usage.c.bytes + added_bytes))
+
+    def delete_container(self, user_id, name, precondition=None):
         self._ensure_schema()
-        statement = sa.delete(containers).where(*conditions)
+        if precondition is None and not self.enforces_quota:
+            statement = sa.delete(containers).where(
+                containers.c.user_id == user_id, containers.c.name == name)
+            with self._writer():
+                self._run(self._execute_and_commit, statement)
+            return
+        self._until_won(self._try_delete, user_id, name, precondition)
+
+    def _try_delete(self, connection, user_id, name, precondition):
+        row = self._select_row(connection, user_id, name)
+        base.check_precondition(precondition,
+                                None if row is None else row.revision)
+        if row is None:
+            return None
+        try:
+            if self.enforces_quota:
+                self._reserve(connection, user_id, -1, -row.size)
+        except sa_exc.IntegrityError:
+            connection.rollback()
+            return _LOST_RACE
+        result = connection.execute(sa.delete(containers).where(
+            containers.c.user_id == user_id, containers.c.name == name,
+            containers.c.revision == row.revision))
+        if result.rowcount != 1:
+            connection.rollback()
+            return _LOST_RACE
+        connection.commit()
+        return None
+
+    @staticmethod
+    def _execute_and_commit(connection, *statements):
+        for statement in statements:
+            connection.execute(statement)
+        connection.commit()
+
+    def delete_user(self, user_id):
+        self._ensure_schema()
 
         def run(connection):
-            connection.execute(statement)
-            connection.commit()
+            # The usage record first, as every writer locks it first.
+            connection.execute(sa.select(user_usage.c.user_id).where(
+                user_usage.c.user_id == user_id).with_for_update())
+            self._execute_and_commit(
+                connection,
+                sa.delete(containers).where(containers.c.user_id == user_id),
+                sa.delete(user_usage).where(user_usage.c.user_id == user_id))
 
         with self._writer():
             self._run(run)
 
-    def delete_container(self, user_id, name):
-        self._delete(containers.c.user_id == user_id,
-                     containers.c.name == name)
-
-    def delete_user(self, user_id):
-        self._delete(containers.c.user_id == user_id)
+    def forget_usage(self):
+        """Drop every usage record; each is counted again from the user's
+        containers by their next write that needs it."""
+        self._ensure_schema()
+        with self._writer():
+            self._run(self._execute_and_commit, sa.delete(user_usage))
 
     # Lifecycle ---------------------------------------------------------------
 

@@ -59,3 +59,15 @@ containers = sa.Table(
     mysql_engine='InnoDB',
     mysql_charset='utf8mb4',
 )
+
+# Usage recorded for quota enforcement only (reads of usage sum ``size``
+# over the user's containers). A missing row is recounted from the
+# containers inside the first write that needs it.
+user_usage = sa.Table(
+    'user_usage', metadata,
+    sa.Column('user_id', UTF8Bytes(), primary_key=True),
+    sa.Column('containers', sa.BigInteger(), nullable=False),
+    sa.Column('bytes', sa.BigInteger(), nullable=False),
+    mysql_engine='InnoDB',
+    mysql_charset='utf8mb4',
+)

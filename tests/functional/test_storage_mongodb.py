@@ -9,6 +9,7 @@ import pytest
 
 from cloudprefs.storage import mongodb
 from tests import storage_contract
+from tests.support.config import DriverFactory
 from tests.support.config import make_conf
 from tests.support import network
 
@@ -16,15 +17,15 @@ MAX_CONTAINER_SIZE = 64 * 1024
 
 
 @pytest.fixture
-def driver(mongodb_url):
-    storage = mongodb.MongoDBDriver(mongodb_url, make_conf(
-        mongodb_url, max_container_size=MAX_CONTAINER_SIZE))
-    storage.upgrade()
-    yield storage
+def driver_factory(mongodb_url):
+    factory = DriverFactory(mongodb.MongoDBDriver, mongodb_url,
+                            max_container_size=MAX_CONTAINER_SIZE)
+    factory().upgrade()
+    yield factory
     client = pymongo.MongoClient(mongodb_url)
     client.drop_database(client.get_default_database())
     client.close()
-    storage.close()
+    factory.close()
 
 
 @pytest.fixture

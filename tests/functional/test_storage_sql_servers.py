@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from cloudprefs.storage import sql
 from cloudprefs.storage import sql_tables
 from tests import storage_contract
+from tests.support.config import DriverFactory
 from tests.support.config import make_conf
 from tests.support import network
 
@@ -27,15 +28,16 @@ def migrated_url(dialect, sql_database):
 
 
 @pytest.fixture
-def driver(migrated_url):
-    storage = sql.SQLDriver(migrated_url, make_conf(
-        migrated_url, max_container_size=MAX_CONTAINER_SIZE))
+def driver_factory(migrated_url):
     engine = sa.create_engine(migrated_url)
     with engine.begin() as connection:
-        connection.execute(sa.delete(sql_tables.containers))
+        for table in sql_tables.metadata.sorted_tables:
+            connection.execute(sa.delete(table))
     engine.dispose()
-    yield storage
-    storage.close()
+    factory = DriverFactory(sql.SQLDriver, migrated_url,
+                            max_container_size=MAX_CONTAINER_SIZE)
+    yield factory
+    factory.close()
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from oslo_config import cfg
 from cloudprefs import conf as cloudprefs_conf
 
 
-def make_conf(connection, **api_overrides):
-    """A ConfigOpts with the service's options and ``connection`` set."""
+def make_conf(connection, quota=None, **api_overrides):
+    """A ConfigOpts with the service's options and ``connection`` set;
+    ``quota`` maps [quota] options to values."""
     conf = cfg.ConfigOpts()
     cloudprefs_conf.register_opts(conf)
     conf([], project='cloudprefs', default_config_files=[])
@@ -17,7 +18,29 @@ def make_conf(connection, **api_overrides):
     conf.set_override('operation_timeout', 10.0, group='database')
     for name, value in api_overrides.items():
         conf.set_override(name, value, group='api')
+    for name, value in (quota or {}).items():
+        conf.set_override(name, value, group='quota')
     return conf
+
+
+class DriverFactory:
+    """Makes drivers on one store (``make(url, conf)``); closes them all."""
+
+    def __init__(self, driver_class, url, **api_overrides):
+        self.driver_class = driver_class
+        self.url = url
+        self.api_overrides = api_overrides
+        self.drivers = []
+
+    def __call__(self, **quota):
+        driver = self.driver_class(self.url, make_conf(
+            self.url, quota=quota, **self.api_overrides))
+        self.drivers.append(driver)
+        return driver
+
+    def close(self):
+        for driver in self.drivers:
+            driver.close()
 
 
 def canonical(value):

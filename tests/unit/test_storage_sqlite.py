@@ -4,18 +4,19 @@ import pytest
 
 from cloudprefs.storage import sql
 from tests import storage_contract
+from tests.support.config import DriverFactory
 from tests.support.config import make_conf
 
 MAX_CONTAINER_SIZE = 64 * 1024
 
 
 @pytest.fixture
-def driver(tmp_path):
-    url = 'sqlite:///%s' % (tmp_path / 'cloudprefs.sqlite')
-    storage = sql.SQLDriver(url, make_conf(
-        url, max_container_size=MAX_CONTAINER_SIZE))
-    yield storage
-    storage.close()
+def driver_factory(tmp_path):
+    factory = DriverFactory(sql.SQLDriver,
+                            'sqlite:///%s' % (tmp_path / 'cloudprefs.sqlite'),
+                            max_container_size=MAX_CONTAINER_SIZE)
+    yield factory
+    factory.close()
 
 
 @pytest.fixture
