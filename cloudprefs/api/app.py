@@ -4,6 +4,7 @@ import logging
 
 import webob.dec
 
+from cloudprefs.api import conditional
 from cloudprefs.api import deploy
 from cloudprefs.api import errors
 from cloudprefs.api import paths
@@ -35,7 +36,10 @@ class V1Application:
                                       'The request carries no identity.')
             handler, kwargs = self._route(req)
             self._authorize(req, handler.policy_rule)
-            return handler(req, **kwargs)
+            response = handler(req, **kwargs)
+            if req.method == 'HEAD':
+                _drop_body(response)
+            return response
         except errors.APIError as error:
             return errors.response_for(req.environ, error)
         except exceptions.StorageError as error:
@@ -49,9 +53,9 @@ class V1Application:
                                   'No such resource.')
         route_args, route = match
         methods = routes.ROUTE_DECLARATIONS[route.routepath]
-        handler = methods.get(req.method)
+        handler = methods.get('GET' if req.method == 'HEAD' else req.method)
         if handler is None:
-            allowed = ', '.join(sorted(methods))
+            allowed = ', '.join(routes.allowed_methods(methods))
             raise errors.APIError(
                 405, errors.METHOD_NOT_ALLOWED,
                 'Method %s is not allowed here; allowed: %s.'
@@ -102,6 +106,22 @@ class V1Application:
                 environ, 409, errors.PATH_CONFLICT,
                 'The key path meets a value that is not an object at '
                 'segment %d; nothing was changed.' % len(error.path))
+        if isinstance(error, exceptions.RevisionMismatch):
+            headers = {}
+            if error.current is not None:
+                headers['ETag'] = conditional.etag(error.current)
+            return errors.error_response(
+                environ, 412, errors.PRECONDITION_FAILED,
+                'The container does not meet the If-Match or If-None-Match '
+                'condition (it is %s); nothing was changed.'
+                % ('missing' if error.current is None
+                   else 'at the revision in ETag'),
+                headers=headers)
+        if isinstance(error, exceptions.QuotaExceeded):
+            return errors.error_response(
+                environ, 403, errors.QUOTA_EXCEEDED,
+                'The write would exceed your %s quota of %d; nothing was '
+                'changed.' % (error.quota, error.limit))
         if isinstance(error, exceptions.TooLarge):
             return errors.error_response(
                 environ, 413, errors.CONTAINER_TOO_LARGE,
@@ -116,6 +136,14 @@ class V1Application:
             environ, 503, errors.BACKEND_UNAVAILABLE,
             'The database is unavailable; retry later.',
             headers={'Retry-After': self.retry_after})
+
+
+def _drop_body(response):
+    """HEAD: the GET response's status and headers, without its body."""
+    length = response.content_length
+    response.body = b''
+    if length is not None:
+        response.content_length = length
 
 
 def app_factory(global_conf, **local_conf):

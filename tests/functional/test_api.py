@@ -227,9 +227,11 @@ def test_longest_segment_is_accepted(client):
 
 
 def test_other_methods_are_405_with_allow(client):
-    for method, path, allow in (('PUT', '/v1', 'DELETE, GET'),
-                                ('PATCH', '/v1/c', 'DELETE, GET, POST'),
-                                ('PUT', '/v1/c/k', 'DELETE, GET, POST')):
+    for method, path, allow in (
+            ('PUT', '/v1', 'DELETE, GET, HEAD'),
+            ('PATCH', '/v1', 'DELETE, GET, HEAD'),
+            ('PUT', '/v1/c', 'DELETE, GET, HEAD, PATCH, POST'),
+            ('TRACE', '/v1/c/k', 'DELETE, GET, HEAD, PATCH, POST')):
         response = client.request(method, path)
         assert_error(response, 405, 'cloudprefs.method_not_allowed')
         assert response.headers['Allow'] == allow

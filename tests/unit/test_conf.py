@@ -38,4 +38,5 @@ def test_config_generator_writes_the_sample(tmp_path):
         assert section in sample
     assert '#bind_port = 8888' in sample
     assert '#max_container_size = 4194304' in sample
-    assert '#allow_headers = Content-Type,X-Auth-Token' in sample
+    assert '#allow_headers = Content-Type,X-Auth-Token,If-Match' in sample
+    assert 'X-Container-Count,X-Bytes-Used' in sample

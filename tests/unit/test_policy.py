@@ -16,17 +16,21 @@ from cloudprefs import storage
 
 def test_every_route_and_method_has_a_registered_rule():
     registered = {rule.name: rule for rule in policies.list_rules()}
-    checked = set()
+    checked = []
     for template, methods in routes.ROUTE_DECLARATIONS.items():
         for method, handler in methods.items():
             rule = registered[handler.policy_rule]
             operations = {(op['method'], op['path']) for op in
                           rule.operations}
             path = '/v1' + template.replace('*key_path', '{key_path}')
-            assert (method, path.rstrip('/') or '/v1') in operations
-            checked.add(handler.policy_rule)
+            path = path.rstrip('/') or '/v1'
+            assert (method, path) in operations
+            if method == 'GET':     # HEAD runs the GET handler
+                assert ('HEAD', path) in operations
+            checked.append((template, method))
     assert len(checked) == sum(len(m) for m in
                                routes.ROUTE_DECLARATIONS.values())
+    assert len(checked) == 10
 
 
 @pytest.fixture

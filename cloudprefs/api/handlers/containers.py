@@ -1,18 +1,22 @@
 """Handlers for the user's containers and the values inside them.
 
 Each handler names its policy rule, reads the request, validates its
-body, calls the storage driver and answers. The policy check and the
-mapping of storage exceptions to HTTP happen once, in
+body, calls the storage driver and answers. The policy check, HEAD, and
+the mapping of storage exceptions to HTTP happen once, in
 :mod:`cloudprefs.api.app`.
 """
 
 import json
+import urllib.parse
 
 import webob
 
 from cloudprefs.api import body
+from cloudprefs.api import conditional
 from cloudprefs.api import errors
 from cloudprefs.policies import containers as rules
+
+MERGE_PATCH_TYPE = 'application/merge-patch+json'
 
 
 def policy_rule(name):
@@ -23,14 +27,25 @@ def policy_rule(name):
     return decorate
 
 
-def _json_response(value):
+def _json_response(value, headers=None):
     text = json.dumps(value, ensure_ascii=False, separators=(',', ':'))
-    return webob.Response(status=200, body=text.encode('utf-8'),
-                          content_type='application/json', charset=None)
+    response = webob.Response(status=200, body=text.encode('utf-8'),
+                              content_type='application/json', charset=None)
+    response.headers.update(headers or {})
+    return response
 
 
-def _no_content():
-    return webob.Response(status=204)
+def _no_content(revision=None):
+    response = webob.Response(status=204)
+    if revision is not None:
+        response.headers['ETag'] = conditional.etag(revision)
+    return response
+
+
+def _not_modified(headers):
+    response = webob.Response(status=304)
+    response.headers.update(headers)
+    return response
 
 
 _NO_BODY = object()
@@ -47,11 +62,67 @@ def _read_json(req, required):
     return body.parse(raw)
 
 
+def _require_object(value):
+    if not isinstance(value, dict):
+        raise errors.APIError(
+            400, errors.NOT_AN_OBJECT,
+            'A container body must be a JSON object; to store another '
+            'value, send it to a key path below the container.')
+
+
+def _read_merge_patch(req):
+    if req.content_type != MERGE_PATCH_TYPE:
+        raise errors.APIError(
+            415, errors.UNSUPPORTED_MEDIA_TYPE,
+            'PATCH takes Content-Type: %s (RFC 7396).' % MERGE_PATCH_TYPE,
+            headers={'Accept-Patch': MERGE_PATCH_TYPE})
+    return _read_json(req, required=True)
+
+
+def _container_answer(req, value, container):
+    """200 with the value and its container's validators, or 304."""
+    headers = {'ETag': conditional.etag(container.revision),
+               'Last-Modified': conditional.http_date(container.modified_at)}
+    if conditional.not_modified(req, headers['ETag'],
+                                container.modified_at):
+        return _not_modified(headers)
+    return _json_response(value, headers)
+
+
 # /v1 -----------------------------------------------------------------------
+
+def _page_limit(req):
+    max_limit = req.limits.max_limit
+    text = req.GET.get('limit')
+    if text is None:
+        return max_limit
+    if not text.isdigit() or int(text) < 1:
+        raise errors.APIError(400, errors.BAD_REQUEST,
+                              'limit must be a positive integer.')
+    return min(int(text), max_limit)
+
 
 @policy_rule(rules.LIST_CONTAINERS)
 def list_containers(req):
-    return _json_response(req.storage.list_containers(req.owner_id))
+    limit = _page_limit(req)
+    marker = req.GET.get('marker')
+    prefix = req.GET.get('prefix')
+    names = req.storage.list_containers(req.owner_id, limit=limit + 1,
+                                        marker=marker, prefix=prefix)
+    usage = req.storage.usage(req.owner_id)
+    headers = {'X-Container-Count': str(usage.containers),
+               'X-Bytes-Used': str(usage.bytes)}
+    if len(names) > limit:
+        names = names[:limit]
+        query = {key: value for key, value in req.GET.items()
+                 if key in ('prefix', 'user_id')}
+        query.update(limit=str(limit), marker=names[-1])
+        headers['Link'] = '<%s?%s>; rel="next"' % (
+            req.path_url, urllib.parse.urlencode(query))
+    headers['ETag'] = conditional.listing_etag(names)
+    if conditional.not_modified(req, headers['ETag']):
+        return _not_modified(headers)
+    return _json_response(names, headers)
 
 
 @policy_rule(rules.DELETE_ALL_CONTAINERS)
@@ -64,28 +135,40 @@ def delete_all_containers(req):
 
 @policy_rule(rules.GET_CONTAINER)
 def get_container(req, container):
-    return _json_response(
-        req.storage.get_container(req.owner_id, container).value)
+    stored = req.storage.get_container(req.owner_id, container)
+    return _container_answer(req, stored.value, stored)
 
 
 @policy_rule(rules.WRITE_CONTAINER)
 def create_or_merge_container(req, container):
+    precondition = conditional.write_precondition(req,
+                                                  allow_if_none_match=True)
     value = _read_json(req, required=False)
     if value is _NO_BODY:
         value = {}
-    elif not isinstance(value, dict):
-        raise errors.APIError(
-            400, errors.NOT_AN_OBJECT,
-            'A container body must be a JSON object; to store another '
-            'value, POST it to a key path below the container.')
+    _require_object(value)
     body.check_depth(0, value, req.limits.max_depth)
-    req.storage.merge(req.owner_id, container, value)
-    return _no_content()
+    return _no_content(req.storage.merge(req.owner_id, container, value,
+                                         precondition=precondition))
+
+
+@policy_rule(rules.WRITE_CONTAINER)
+def patch_container(req, container):
+    precondition = conditional.write_precondition(req,
+                                                  allow_if_none_match=False)
+    patch = _read_merge_patch(req)
+    _require_object(patch)
+    body.check_depth(0, patch, req.limits.max_depth)
+    return _no_content(req.storage.merge_patch(
+        req.owner_id, container, [], patch, precondition=precondition))
 
 
 @policy_rule(rules.DELETE_CONTAINER)
 def delete_container(req, container):
-    req.storage.delete_container(req.owner_id, container)
+    precondition = conditional.write_precondition(req,
+                                                  allow_if_none_match=False)
+    req.storage.delete_container(req.owner_id, container,
+                                 precondition=precondition)
     return _no_content()
 
 
@@ -93,20 +176,33 @@ def delete_container(req, container):
 
 @policy_rule(rules.GET_VALUE)
 def get_value(req, container, key_path):
-    value, _container = req.storage.get_value(req.owner_id, container,
-                                              key_path)
-    return _json_response(value)
+    value, stored = req.storage.get_value(req.owner_id, container, key_path)
+    return _container_answer(req, value, stored)
 
 
 @policy_rule(rules.SET_VALUE)
 def set_value(req, container, key_path):
+    precondition = conditional.write_precondition(req,
+                                                  allow_if_none_match=False)
     value = _read_json(req, required=True)
     body.check_depth(len(key_path), value, req.limits.max_depth)
-    req.storage.set_value(req.owner_id, container, key_path, value)
-    return _no_content()
+    return _no_content(req.storage.set_value(
+        req.owner_id, container, key_path, value, precondition=precondition))
+
+
+@policy_rule(rules.SET_VALUE)
+def patch_value(req, container, key_path):
+    precondition = conditional.write_precondition(req,
+                                                  allow_if_none_match=False)
+    patch = _read_merge_patch(req)
+    body.check_depth(len(key_path), patch, req.limits.max_depth)
+    return _no_content(req.storage.merge_patch(
+        req.owner_id, container, key_path, patch, precondition=precondition))
 
 
 @policy_rule(rules.DELETE_VALUE)
 def delete_value(req, container, key_path):
-    req.storage.delete_value(req.owner_id, container, key_path)
-    return _no_content()
+    precondition = conditional.write_precondition(req,
+                                                  allow_if_none_match=False)
+    return _no_content(req.storage.delete_value(
+        req.owner_id, container, key_path, precondition=precondition))

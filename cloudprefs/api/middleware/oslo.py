@@ -10,10 +10,14 @@ from oslo_middleware import request_id
 
 from cloudprefs.api import deploy
 
-CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'X-User-Id',
+# What a browser client needs for conditional requests, paging and usage.
+CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'If-Match',
+                      'If-None-Match', 'If-Modified-Since', 'X-User-Id',
                       'X-Roles', 'X-Openstack-Request-Id']
-CORS_EXPOSE_HEADERS = ['X-Openstack-Request-Id']
-CORS_ALLOW_METHODS = ['GET', 'POST', 'DELETE']
+CORS_EXPOSE_HEADERS = ['ETag', 'Last-Modified', 'Link', 'X-Container-Count',
+                       'X-Bytes-Used', 'X-Openstack-Request-Id',
+                       'Retry-After', 'WWW-Authenticate', 'Accept-Patch']
+CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE']
 
 
 CORS_DEFAULTS = {
