@@ -2,6 +2,7 @@
 
     cloudprefs-manage --config-file /etc/cloudprefs/cloudprefs.conf db_sync
     cloudprefs-manage ... db_version
+    cloudprefs-manage ... usage_sync
     cloudprefs-manage ... export [--output FILE]
     cloudprefs-manage ... import [--input FILE]
 
@@ -36,6 +37,14 @@ def db_version(conf, args):
     """Print the database's schema revision."""
     revision = storage.get_driver(conf).schema_revision()
     print(revision if revision else 'none')
+
+
+def usage_sync(conf, args):
+    """Recount quota usage from the stored containers (needed after
+    quotas were switched off and on again; run while writes are quiet)."""
+    storage.get_driver(conf).forget_usage()
+    print('Usage records dropped; each user is recounted on their next '
+          'write.')
 
 
 @contextlib.contextmanager
@@ -87,7 +96,8 @@ def import_(conf, args):
 
 def _add_command_parsers(subparsers):
     commands = (('db_sync', db_sync), ('db_version', db_version),
-                ('export', export), ('import', import_))
+                ('usage_sync', usage_sync), ('export', export),
+                ('import', import_))
     parsers = {}
     for name, function in commands:
         parser = subparsers.add_parser(name, help=function.__doc__)
