@@ -50,3 +50,11 @@ def test_db_sync_against_unreachable_database_fails_cleanly(tmp_path):
                     '&serverSelectionTimeoutMS=500', 'db_sync')
     assert result.returncode != 0
     assert 'Traceback' not in result.stderr
+
+
+def test_usage_sync_lets_quota_recount(tmp_path):
+    url = 'sqlite:///%s' % (tmp_path / 'db.sqlite')
+    assert manage(tmp_path, url, 'db_sync').returncode == 0
+    result = manage(tmp_path, url, 'usage_sync')
+    assert result.returncode == 0, result.stderr
+    assert 'recounted' in result.stdout

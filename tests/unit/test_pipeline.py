@@ -101,6 +101,22 @@ def test_cors_preflight_allows_configured_origin(conf, app):
         'Access-Control-Request-Headers': 'x-user-id,content-type'})
     assert response.headers['Access-Control-Allow-Origin'] == (
         'https://app.example')
+    response = call(app, 'OPTIONS', '/v1/c', user=None, headers={
+        'Origin': 'https://app.example',
+        'Access-Control-Request-Method': 'PATCH',
+        'Access-Control-Request-Headers':
+            'if-match,if-none-match,content-type,x-auth-token'})
+    assert response.headers['Access-Control-Allow-Methods'] == 'PATCH'
+    allowed = response.headers['Access-Control-Allow-Headers'].lower()
+    for header in ('if-match', 'if-none-match', 'content-type',
+                   'x-auth-token'):
+        assert header in allowed
+    response = call(app, 'GET', '/v1', headers={
+        'Origin': 'https://app.example'})
+    exposed = response.headers['Access-Control-Expose-Headers']
+    for header in ('ETag', 'Last-Modified', 'Link', 'X-Container-Count',
+                   'X-Bytes-Used', 'X-Openstack-Request-Id'):
+        assert header in exposed
 
 
 @pytest.mark.parametrize('header, user_id', [
