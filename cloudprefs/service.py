@@ -26,6 +26,8 @@ KEYSTONE_GROUP = 'keystone_authtoken'
 CLI_OPTS = [
     cfg.PortOpt('port', dest='cli_port',
                 help='Port to listen on (overrides bind_port).'),
+    cfg.IntOpt('workers', dest='cli_workers', min=1,
+               help='Worker processes (overrides api_workers).'),
     cfg.StrOpt('mongodb', dest='cli_mongodb_hosts',
                metavar='HOST[:PORT][,HOST[:PORT]...]',
                help='MongoDB server, replica set members or mongos routers; '
@@ -54,6 +56,8 @@ def apply_command_line(conf):
     """Let the command-line flags win over the configuration files."""
     if conf.cli_port is not None:
         conf.set_override('bind_port', conf.cli_port)
+    if conf.cli_workers is not None:
+        conf.set_override('api_workers', conf.cli_workers)
     if conf.cli_mongodb_hosts:
         conf.set_override('connection',
                           mongodb_url(conf.cli_mongodb_hosts,

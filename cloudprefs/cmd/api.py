@@ -19,32 +19,15 @@ eventlet.monkey_patch()
 import logging  # noqa: E402
 import sys  # noqa: E402
 
-import eventlet.wsgi  # noqa: E402
-
 from cloudprefs.api import deploy  # noqa: E402
+from cloudprefs import server  # noqa: E402
 from cloudprefs import service  # noqa: E402
 from cloudprefs import storage  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
-
-class _WSGILog:
-    """eventlet.wsgi's access log, written to our logger at INFO."""
-
-    def write(self, message):
-        LOG.info(message.rstrip())
-
-
-def serve(conf, app):
-    sock = eventlet.listen((conf.bind_host, conf.bind_port), reuse_port=False)
-    host, port = sock.getsockname()[:2]
-    LOG.info('cloudprefs-api listening on %s:%d (auth_strategy=%s)',
-             host, port, conf.auth_strategy)
-    pool = eventlet.GreenPool(conf.green_pool_size)
-    eventlet.wsgi.server(sock, app, custom_pool=pool, log=_WSGILog(),
-                         log_output=conf.debug,
-                         socket_timeout=conf.client_socket_timeout or None,
-                         keepalive=True)
+STARTUP_ERRORS = (service.ConfigurationError,
+                  storage.exceptions.SchemaNotReady, storage.UnknownDriver)
 
 
 def main(argv=None):
@@ -52,15 +35,24 @@ def main(argv=None):
     try:
         conf = service.prepare_conf(argv)
         service.check_auth_strategy(conf)
+        # Load once here so that a bad pipeline or an unmigrated database
+        # stops the start with a clear message; workers load their own.
         app = deploy.load_app(conf)
-    except (service.ConfigurationError, storage.exceptions.SchemaNotReady,
-            storage.UnknownDriver) as error:
+    except STARTUP_ERRORS as error:
         sys.exit('cloudprefs-api: %s' % error)
+
+    def load_app():
+        return app if conf.api_workers == 1 else deploy.load_app(conf)
+
+    def reload_conf():
+        conf.reload_config_files()
+        service.apply_command_line(conf)
+        service.check_auth_strategy(conf)
+
     try:
-        serve(conf, app)
+        return server.run(conf, load_app, reload_conf)
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
 
 
 if __name__ == '__main__':

@@ -25,6 +25,18 @@ OPTS = [
                help='Directory for local state; the embedded SQLite '
                     'database lives here unless [database] connection '
                     'says otherwise.'),
+    cfg.IntOpt('api_workers', default=os.cpu_count() or 1, min=1,
+               sample_default='<number of CPUs>',
+               help='Worker processes of cloudprefs-api, all accepting on '
+                    'one listening socket (the --workers flag overrides '
+                    'it). 1 serves from a single process.'),
+    cfg.IntOpt('graceful_shutdown_timeout', default=60, min=0,
+               help='Seconds a worker stopping on SIGTERM (or replaced on '
+                    'SIGHUP) lets requests in flight finish before it '
+                    'exits anyway; 0 waits for ever.'),
+    cfg.IntOpt('backlog', default=4096, min=1,
+               help='Connections the kernel queues on the listening socket '
+                    'while every worker is busy.'),
     cfg.IntOpt('green_pool_size', default=1000, min=1,
                help='Concurrent requests one cloudprefs-api process serves '
                     '(size of its eventlet green thread pool).'),

@@ -23,6 +23,7 @@ class ApiServer:
         self.log_path = os.path.join(workdir, name + '.log')
         options = {
             'DEFAULT': {'auth_strategy': auth_strategy,
+                        'api_workers': '1',
                         'bind_host': '127.0.0.1',
                         'state_path': os.path.join(workdir, 'state'),
                         'debug': 'true'},
