@@ -7,6 +7,7 @@
 #               a free port; only the binary is needed)
 #   PostgreSQL  127.0.0.1:5432, trust authentication
 #   MariaDB     127.0.0.1:3306, root with an empty password
+#   ShellCheck  lints the devstack plugin in the tests
 set -euo pipefail
 
 SUDO=""
@@ -16,6 +17,7 @@ fi
 
 missing_packages=()
 command -v memcached >/dev/null || missing_packages+=(memcached)
+command -v shellcheck >/dev/null || missing_packages+=(shellcheck)
 command -v pg_ctlcluster >/dev/null || missing_packages+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] \
     || missing_packages+=(mariadb-server)
@@ -39,15 +41,20 @@ wait_for_port() {
     return 1
 }
 
+postgresql_version() {
+    local versions=(/etc/postgresql/*)
+    basename "${versions[-1]}"
+}
+
 if ! port_open 5432; then
     echo "test-setup: starting PostgreSQL"
-    version=$(ls /etc/postgresql | sort -n | tail -1)
+    version=$(postgresql_version)
     $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start
     wait_for_port 5432
 fi
 # Trust local TCP connections so tests can create throw-away databases.
 if ! psql -h 127.0.0.1 -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
-    version=$(ls /etc/postgresql | sort -n | tail -1)
+    version=$(postgresql_version)
     hba=/etc/postgresql/$version/main/pg_hba.conf
     $SUDO sed -i 's/^\(host.*127.0.0.1\/32 *\)[a-z0-9-]*$/\1trust/' "$hba"
     $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main reload

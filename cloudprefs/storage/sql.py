@@ -151,7 +151,13 @@ class SQLDriver(base.StorageDriver):
         operation_timeout = db_conf.operation_timeout
         options = {}
         if self._dialect in ('mysql', 'mariadb'):
-            if 'charset' not in url.query:
+            # 4-byte characters (emoji) need utf8mb4 on the connection too;
+            # devstack's URLs say charset=utf8, which is utf8mb3.
+            if url.query.get('charset') != 'utf8mb4':
+                if 'charset' in url.query:
+                    LOG.warning('Using charset=utf8mb4 instead of %s for '
+                                'the database connection',
+                                url.query['charset'])
                 url = url.update_query_dict({'charset': 'utf8mb4'})
             connect_args = {'connect_timeout': connect_timeout,
                             'read_timeout': int(math.ceil(operation_timeout)),

@@ -1,0 +1,115 @@
+#!/bin/bash
+# devstack plugin of Cloud Preferences (cloudprefs).
+#
+# Installs the package, writes $CLOUDPREFS_CONF, creates and migrates its
+# database, registers the "preferences" service, its unversioned endpoint
+# and a service user in Keystone, and runs the API under uwsgi behind
+# devstack's web server at $CLOUDPREFS_URL_PREFIX.
+
+# Save trace setting and turn tracing on for this file.
+_XTRACE_CLOUDPREFS=$(set +o | grep xtrace)
+set -o xtrace
+
+function cloudprefs_endpoint_url {
+    echo "$CLOUDPREFS_SERVICE_PROTOCOL://$CLOUDPREFS_SERVICE_HOST$CLOUDPREFS_URL_PREFIX"
+}
+
+function install_cloudprefs {
+    setup_develop "$CLOUDPREFS_DIR"
+}
+
+function configure_cloudprefs {
+    sudo install -d -o "$STACK_USER" "$CLOUDPREFS_CONF_DIR" \
+        "$CLOUDPREFS_STATE_PATH"
+    rm -f "$CLOUDPREFS_CONF"
+
+    iniset "$CLOUDPREFS_CONF" DEFAULT debug "$ENABLE_DEBUG_LOG_LEVEL"
+    iniset "$CLOUDPREFS_CONF" DEFAULT auth_strategy keystone
+    iniset "$CLOUDPREFS_CONF" DEFAULT state_path "$CLOUDPREFS_STATE_PATH"
+
+    if [[ -n "$CLOUDPREFS_MONGODB_URL" ]]; then
+        iniset "$CLOUDPREFS_CONF" database connection "$CLOUDPREFS_MONGODB_URL"
+    else
+        iniset "$CLOUDPREFS_CONF" database connection \
+            "$(database_connection_url "$CLOUDPREFS_DB_NAME")"
+    fi
+
+    configure_keystone_authtoken_middleware "$CLOUDPREFS_CONF" cloudprefs
+    iniset "$CLOUDPREFS_CONF" keystone_authtoken memcached_servers \
+        "$SERVICE_HOST:11211"
+    iniset "$CLOUDPREFS_CONF" keystone_authtoken service_token_roles_required True
+
+    # uwsgi serves the WSGI application; it reads the configuration file
+    # named by CLOUDPREFS_CONFIG_FILE.
+    write_uwsgi_config "$CLOUDPREFS_UWSGI_CONF" "$CLOUDPREFS_UWSGI_APP" \
+        "$CLOUDPREFS_URL_PREFIX" "" cloudprefs-api
+    iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi env \
+        "CLOUDPREFS_CONFIG_FILE=$CLOUDPREFS_CONF"
+}
+
+function create_cloudprefs_accounts {
+    create_service_user cloudprefs
+    local service
+    service=$(get_or_create_service cloudprefs "$CLOUDPREFS_SERVICE_TYPE" \
+        "Cloud Preferences: per-user JSON storage")
+    # Unversioned: keystoneauth finds /v1 from the version document at /.
+    get_or_create_endpoint "$service" "$REGION_NAME" \
+        "$(cloudprefs_endpoint_url)"
+}
+
+function init_cloudprefs {
+    if [[ -z "$CLOUDPREFS_MONGODB_URL" ]]; then
+        recreate_database "$CLOUDPREFS_DB_NAME"
+    fi
+    "$CLOUDPREFS_BIN_DIR"cloudprefs-manage --config-file "$CLOUDPREFS_CONF" db_sync
+}
+
+function start_cloudprefs {
+    run_process cloudprefs-api \
+        "$(which uwsgi) --procname-prefix cloudprefs --ini $CLOUDPREFS_UWSGI_CONF"
+    echo "Waiting for cloudprefs-api to answer at $(cloudprefs_endpoint_url)"
+    if ! wait_for_service "$SERVICE_TIMEOUT" "$(cloudprefs_endpoint_url)"; then
+        die "$LINENO" "cloudprefs-api did not start"
+    fi
+}
+
+function stop_cloudprefs {
+    stop_process cloudprefs-api
+}
+
+function cleanup_cloudprefs {
+    remove_uwsgi_config "$CLOUDPREFS_UWSGI_CONF" cloudprefs-api
+    sudo rm -rf "$CLOUDPREFS_STATE_PATH" "$CLOUDPREFS_CONF"
+}
+
+CLOUDPREFS_BIN_DIR=${CLOUDPREFS_BIN_DIR:-$(get_python_exec_prefix)/}
+
+if is_service_enabled cloudprefs-api; then
+    if [[ "$1" == "stack" && "$2" == "pre-install" ]]; then
+        : # nothing to install from the distribution
+    elif [[ "$1" == "stack" && "$2" == "install" ]]; then
+        echo_summary "Installing Cloud Preferences"
+        install_cloudprefs
+    elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
+        echo_summary "Configuring Cloud Preferences"
+        configure_cloudprefs
+        create_cloudprefs_accounts
+    elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
+        echo_summary "Initializing and starting Cloud Preferences"
+        init_cloudprefs
+        start_cloudprefs
+    elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
+        : # no tempest plugin yet
+    fi
+
+    if [[ "$1" == "unstack" ]]; then
+        stop_cloudprefs
+    fi
+
+    if [[ "$1" == "clean" ]]; then
+        cleanup_cloudprefs
+    fi
+fi
+
+# Restore xtrace.
+$_XTRACE_CLOUDPREFS
