@@ -1,6 +1,7 @@
 """The API under uwsgi, from cloudprefs.wsgi.api:application."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,21 +14,31 @@ from tests.support import config
 from tests.support import network
 
 
+SAMPLE_INI = os.path.join('etc', 'cloudprefs', 'uwsgi.ini')
+
+
 @pytest.fixture
 def uwsgi_api(tmp_path):
+    """uwsgi run from the shipped sample ini, with only its socket and
+    configuration file changed."""
     port = network.free_port()
     conf_path = config.write_config_file(str(tmp_path / 'cloudprefs.conf'), {
         'DEFAULT': {'auth_strategy': 'noauth',
                     'state_path': str(tmp_path / 'state')},
     })
+    with open(SAMPLE_INI) as sample:
+        ini = sample.read()
+    ini = re.sub(r'(?m)^http11-socket = .*$',
+                 'http11-socket = 127.0.0.1:%d' % port, ini)
+    ini = re.sub(r'(?m)^env = CLOUDPREFS_CONFIG_FILE=.*$',
+                 'env = CLOUDPREFS_CONFIG_FILE=%s' % conf_path, ini)
+    ini = re.sub(r'(?m)^processes = .*$', 'processes = 2', ini)
+    ini_path = tmp_path / 'uwsgi.ini'
+    ini_path.write_text(ini)
     uwsgi = os.path.join(os.path.dirname(sys.executable), 'uwsgi')
     log = open(tmp_path / 'uwsgi.log', 'wb')
     process = subprocess.Popen(
-        [uwsgi, '--http11-socket', '127.0.0.1:%d' % port,
-         '--module', 'cloudprefs.wsgi.api:application',
-         '--home', sys.prefix, '--master', '--processes', '1',
-         '--threads', '4', '--lazy-apps', '--die-on-term',
-         '--env', 'CLOUDPREFS_CONFIG_FILE=%s' % conf_path],
+        [uwsgi, '--ini', str(ini_path), '--home', sys.prefix],
         stdout=log, stderr=subprocess.STDOUT)
     log.close()
     try:

@@ -16,7 +16,7 @@ class ApiServer:
     """``python -m cloudprefs`` with a configuration file of its own."""
 
     def __init__(self, workdir, connection, auth_strategy='noauth',
-                 sections=None, name='api'):
+                 sections=None, name='api', cwd=None):
         self.workdir = workdir
         self.port = network.free_port()
         self.config_path = os.path.join(workdir, name + '.conf')
@@ -35,6 +35,7 @@ class ApiServer:
             del options['database']['connection']
         config.write_config_file(self.config_path, options)
         self.process = None
+        self.cwd = cwd
         self.base_url = 'http://127.0.0.1:%d' % self.port
 
     def command(self):
@@ -44,7 +45,8 @@ class ApiServer:
     def start(self):
         log = open(self.log_path, 'ab')
         self.process = subprocess.Popen(self.command(), stdout=log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT,
+                                        cwd=self.cwd)
         log.close()
         network.wait_for_port(self.port, timeout=30, process=self.process)
         deadline = time.monotonic() + 30
