@@ -20,11 +20,11 @@ LOG = logging.getLogger(__name__)
 class V1Application:
     """Dispatches /v1 requests through the route table."""
 
-    def __init__(self, conf, storage_driver, enforcer):
+    def __init__(self, conf, storage_driver, authorizer):
         self.limits = conf.api
         self.retry_after = str(conf.api.retry_after)
         self.storage = storage_driver
-        self.enforcer = enforcer
+        self.authorizer = authorizer
         self.mapper = routes.make_map()
 
     @webob.dec.wsgify(RequestClass=api_request.Request)
@@ -86,8 +86,8 @@ class V1Application:
                     'user_id must be 1 to 255 bytes of printable '
                     'characters.')
             owner_id = requested
-        if not self.enforcer.authorize(rule, {'user_id': owner_id}, context,
-                                       do_raise=False):
+        if not self.authorizer.authorize(rule, {'user_id': owner_id},
+                                         context):
             raise errors.APIError(
                 403, errors.FORBIDDEN,
                 'Policy does not allow %s for user %s.' % (
@@ -151,4 +151,5 @@ def app_factory(global_conf, **local_conf):
     conf = deploy.conf_from(global_conf)
     driver = storage.get_driver(conf)
     driver.prepare()
-    return V1Application(conf, driver, policy.make_enforcer(conf))
+    return V1Application(conf, driver,
+                         policy.Authorizer(policy.make_enforcer(conf)))

@@ -36,6 +36,13 @@ OPTS = [
     cfg.IntOpt('max_overflow', default=20, min=0,
                help='Extra SQL connections one process may open beyond '
                     'max_pool_size under load; closed again when idle.'),
+    cfg.BoolOpt('pool_pre_ping', default=False,
+                help='Test every pooled SQL connection with a query before '
+                     'each use. Costs one round trip per request; off by '
+                     'default because a stale connection is detected by '
+                     'its first error anyway, dropped, and the operation '
+                     'retried on a fresh one (every operation is safe to '
+                     'repeat).'),
     cfg.IntOpt('sqlite_busy_timeout_ms', default=50, min=0,
                help='Milliseconds SQLite waits inside its C library for a '
                     'lock held by another process before the driver backs '

@@ -105,17 +105,26 @@ class SQLDriver(base.StorageDriver):
         self._is_sqlite = self._dialect == 'sqlite'
         self._timeout = conf.database.timeout
         self._schema_ready = False
+        # Two pools: statements that stand alone (reads, and writes whose
+        # compare-and-swap is one atomic UPDATE or INSERT) run in
+        # autocommit mode, with no BEGIN, COMMIT or rollback-on-return
+        # round trips; work that needs a transaction (quota accounting,
+        # deleting a user, migrations) uses the transactional pool.
         if self._is_sqlite:
-            self._engine = self._sqlite_engine(conf)
+            self._engine = self._sqlite_engine(conf, autocommit=False)
+            self._autocommit_engine = self._sqlite_engine(conf,
+                                                          autocommit=True)
             # Green when eventlet has patched threading (cloudprefs-api).
             self._write_lock = threading.Lock()
         else:
-            self._engine = self._server_engine(conf)
+            self._engine = self._server_engine(conf, autocommit=False)
+            self._autocommit_engine = self._server_engine(conf,
+                                                          autocommit=True)
             self._write_lock = None
 
     # Engines -----------------------------------------------------------------
 
-    def _sqlite_engine(self, conf):
+    def _sqlite_engine(self, conf, autocommit):
         database = self._url.database
         if database and database != ':memory:':
             directory = os.path.dirname(os.path.abspath(database))
@@ -130,10 +139,16 @@ class SQLDriver(base.StorageDriver):
             self._url,
             connect_args={'timeout': busy_ms / 1000.0,
                           'check_same_thread': False},
-            pool_timeout=conf.database.timeout)
+            pool_timeout=conf.database.timeout,
+            **({'isolation_level': 'AUTOCOMMIT',
+                'pool_reset_on_return': None} if autocommit else {}))
 
         @sa.event.listens_for(engine, 'connect')
         def _configure(dbapi_connection, _record):
+            if not autocommit:
+                # pysqlite would begin only at the first INSERT/UPDATE,
+                # after our SELECTs; the transaction must cover them.
+                dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             # WAL lets readers run beside the one writer; FULL syncs every
             # commit so an acknowledged write survives a power loss.
@@ -142,9 +157,17 @@ class SQLDriver(base.StorageDriver):
             cursor.execute('PRAGMA busy_timeout=%d' % busy_ms)
             cursor.close()
 
+        if not autocommit:
+            @sa.event.listens_for(engine, 'begin')
+            def _begin(connection):
+                # Take SQLite's write lock at once: a transaction that
+                # reads usage and then writes cannot be overtaken by
+                # another process between the two.
+                connection.exec_driver_sql('BEGIN IMMEDIATE')
+
         return engine
 
-    def _server_engine(self, conf):
+    def _server_engine(self, conf, autocommit):
         db_conf = conf.database
         url = self._url
         connect_timeout = max(2, int(math.ceil(db_conf.timeout)))
@@ -177,25 +200,34 @@ class SQLDriver(base.StorageDriver):
             }
         else:
             connect_args = {}
+        if autocommit:
+            options.update(isolation_level='AUTOCOMMIT',
+                           pool_reset_on_return=None)
         return sa.create_engine(
-            url, pool_pre_ping=True, pool_size=db_conf.max_pool_size,
+            url, pool_pre_ping=db_conf.pool_pre_ping,
+            pool_size=db_conf.max_pool_size,
             max_overflow=db_conf.max_overflow, pool_timeout=db_conf.timeout,
             connect_args=connect_args, **options)
 
     # Running statements --------------------------------------------------------
 
-    def _run(self, operation, *args):
+    def _run(self, operation, *args, transaction=False):
         """Run ``operation(connection, *args)`` until it succeeds.
 
+        With ``transaction`` the connection is in a transaction that the
+        operation commits; otherwise each statement commits by itself.
         Transient and connection errors are retried until ``[database]
         timeout`` has passed since the first attempt; then, and for any
-        other database error, a storage exception is raised.
+        other database error, a storage exception is raised. A stale
+        pooled connection is one such error: it is dropped and the
+        operation runs again on a fresh one.
         """
+        engine = self._engine if transaction else self._autocommit_engine
         deadline = time.monotonic() + self._timeout
         delay = 0.005
         while True:
             try:
-                with self._engine.connect() as connection:
+                with engine.connect() as connection:
                     return operation(connection, *args)
             except exceptions.StorageError:
                 raise
@@ -234,9 +266,9 @@ class SQLDriver(base.StorageDriver):
         if self._is_sqlite:
             # Several processes may start on one file together.
             with self._writer(), self._migration_file_lock():
-                self._run(migrate)
+                self._run(migrate, transaction=True)
         else:
-            self._run(migrate)
+            self._run(migrate, transaction=True)
         self._schema_ready = True
 
     @contextlib.contextmanager
@@ -372,10 +404,15 @@ class SQLDriver(base.StorageDriver):
                                create_missing, precondition)
 
     def _until_won(self, attempt, *args):
-        """Run a compare-and-swap ``attempt`` until it wins the race."""
+        """Run a compare-and-swap ``attempt`` until it wins the race.
+
+        Quota accounting spans two tables, so it runs in a transaction;
+        without quotas each attempt is one SELECT and one atomic write.
+        """
         for _attempt in range(MAX_WRITE_ATTEMPTS):
             with self._writer():
-                outcome = self._run(attempt, *args)
+                outcome = self._run(attempt, *args,
+                                    transaction=self.enforces_quota)
             if outcome is not _LOST_RACE:
                 return outcome
             # Another writer changed the row between our read and write.
@@ -504,7 +541,7 @@ class SQLDriver(base.StorageDriver):
                 sa.delete(user_usage).where(user_usage.c.user_id == user_id))
 
         with self._writer():
-            self._run(run)
+            self._run(run, transaction=True)
 
     def forget_usage(self):
         """Drop every usage record; each is counted again from the user's
@@ -520,6 +557,7 @@ class SQLDriver(base.StorageDriver):
 
     def close(self):
         self._engine.dispose()
+        self._autocommit_engine.dispose()
 
 
 _LOST_RACE = object()

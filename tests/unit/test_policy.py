@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import time
 import sys
 
 import pytest
@@ -113,3 +114,37 @@ def test_sample_policy_generator(tmp_path):
     sample = output.read_text()
     for rule in policies.list_rules():
         assert '"%s"' % rule.name in sample
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_cached_decisions_follow_a_changed_policy_file(tmp_path):
+    from oslo_context import context as oslo_context
+
+    from cloudprefs import policy
+    policy_file = tmp_path / 'policy.yaml'
+    policy_file.write_text('{}\n')
+    conf_file = tmp_path / 'cloudprefs.conf'
+    conf_file.write_text('[oslo_policy]\npolicy_file = %s\n' % policy_file)
+    conf = service.prepare_conf(['--config-file', str(conf_file)],
+                                default_config_files=[], command_line=False)
+    clock = FakeClock()
+    authorizer = policy.Authorizer(policy.make_enforcer(conf), clock=clock)
+    bob = oslo_context.RequestContext(user_id='bob', roles=['member'])
+    rule = 'cloudprefs:container:delete'
+    assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)
+    assert not authorizer.authorize(rule, {'user_id': 'alice'}, bob)
+    policy_file.write_text('"%s": "rule:context_is_admin"\n' % rule)
+    later = time.time() + 10   # a newer mtime for certain
+    os.utime(policy_file, (later, later))
+    assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)   # cached
+    clock.now += policy.RELOAD_INTERVAL
+    assert not authorizer.authorize(rule, {'user_id': 'bob'}, bob)
+    admin = oslo_context.RequestContext(user_id='root', roles=['admin'])
+    assert authorizer.authorize(rule, {'user_id': 'bob'}, admin)

@@ -80,25 +80,28 @@ def driver(tmp_path):
 
 def test_transient_errors_are_retried(driver):
     deadlock = wrap(pymysql.err.OperationalError(1213, 'Deadlock found'))
-    driver._engine = FlakyEngine(driver._engine, deadlock, 3)
+    driver._autocommit_engine = FlakyEngine(driver._autocommit_engine,
+                                            deadlock, 3)
     driver.set_value('u', 'c', ['k'], 1)
     assert driver.get_container('u', 'c').value == {'k': 1}
-    assert driver._engine.failures == 0
+    assert driver._autocommit_engine.failures == 0
 
 
 def test_permanent_errors_are_not_retried(driver):
     error = wrap(pymysql.err.ProgrammingError(1146, 'no table'),
                  sa_exc.ProgrammingError)
-    driver._engine = FlakyEngine(driver._engine, error, 2)
+    driver._autocommit_engine = FlakyEngine(driver._autocommit_engine,
+                                            error, 2)
     with pytest.raises(exceptions.BackendError):
         driver.get_container('u', 'c')
-    assert driver._engine.failures == 1
+    assert driver._autocommit_engine.failures == 1
 
 
 def test_retries_stop_at_the_timeout(driver):
     lost = wrap(pymysql.err.OperationalError(2013, 'Lost connection'))
     driver._timeout = 0.3
-    driver._engine = FlakyEngine(driver._engine, lost, 10 ** 6)
+    driver._autocommit_engine = FlakyEngine(driver._autocommit_engine,
+                                            lost, 10 ** 6)
     with pytest.raises(exceptions.BackendUnavailable):
         driver.list_containers('u')
-    assert driver._engine.failures < 10 ** 6 - 3
+    assert driver._autocommit_engine.failures < 10 ** 6 - 3

@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""Benchmark of cloudprefs-api against the ceiling of its web server.
+
+    tools/benchmark.py --backend postgresql [--auth noauth|keystone]
+        [--connections 32] [--duration 10] [--rounds 5]
+        [--scaling] [--soak 600] [--output results.json]
+
+Starts cloudprefs-api with one worker on the chosen backend (a throw-away
+database on the machine's PostgreSQL or MariaDB, a temporary SQLite file,
+or the MongoDB test server), seeds users and data through the API, and
+drives it with wrk (installed with apt-get when missing) using the Lua
+scripts in tools/bench/. In the same run, interleaved round by round, it
+measures the ceiling: a trivial WSGI app returning the same bytes under
+the same server (eventlet.wsgi, one process). Per workload it prints the
+median over the rounds of requests/s, p50 and p99 latency, non-2xx
+responses, server CPU per request, peak RSS, and the ratio to the
+ceiling; --output writes every round as JSON.
+
+--scaling seeds 1 thousand, 100 thousand and 1 million containers directly
+through the SQL tables (in bulk) and measures GET and POST latency at each
+size, and GET /v1 (one page of 100) for one user with 10 thousand
+containers. --soak runs the 90/10 mix for the given seconds and compares
+RSS and latency at its start and end.
+
+Run it from the repository with the test virtualenv
+(tools/run-tests.sh makes it) or tox -e bench.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPOSITORY)
+
+LUA_DIR = os.path.join(REPOSITORY, 'tools', 'bench')
+WORKLOADS = ['get_path', 'get_1k', 'get_10k', 'post_path', 'post_merge',
+             'mix']
+SMALL_VALUE = {'theme': 'dark', 'lang': 'en', 'n': 1, 'flags': ['a', 'b',
+               'c'], 'note': 'x' * 24}
+
+
+# The trivial app: the ceiling of eventlet.wsgi in one process ------------------
+
+def serve_trivial(port):
+    import eventlet
+    eventlet.monkey_patch()
+    import eventlet.wsgi
+    body = json.dumps(SMALL_VALUE, separators=(',', ':')).encode()
+
+    def app(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'application/json'),
+                                  ('Content-Length', str(len(body)))])
+        return [body]
+
+    eventlet.wsgi.server(eventlet.listen(('127.0.0.1', port)), app,
+                         log_output=False, custom_pool=eventlet.GreenPool(
+                             1000))
+
+
+# wrk ------------------------------------------------------------------------
+
+def ensure_wrk():
+    if shutil.which('wrk'):
+        return
+    print('installing wrk with apt-get', file=sys.stderr)
+    sudo = [] if os.geteuid() == 0 else ['sudo']
+    subprocess.run(sudo + ['apt-get', 'install', '-y', '-qq', 'wrk'],
+                   check=True)
+
+
+def _milliseconds(text):
+    number, unit = re.match(r'([\d.]+)(us|ms|s|m)', text).groups()
+    return float(number) * {'us': 0.001, 'ms': 1.0, 's': 1000.0,
+                            'm': 60000.0}[unit]
+
+
+def run_wrk(url, script, connections, duration, env):
+    output = subprocess.run(
+        ['wrk', '-t1', '-c%d' % connections, '-d%ds' % duration, '--latency',
+         '-s', os.path.join(LUA_DIR, script), url],
+        capture_output=True, text=True, check=True, env=env,
+        timeout=duration + 60).stdout
+    result = {
+        'requests_per_second': float(re.search(
+            r'Requests/sec:\s+([\d.]+)', output).group(1)),
+        'requests': int(re.search(r'(\d+) requests in', output).group(1)),
+        'p50_ms': _milliseconds(re.search(r'50%\s+(\S+)', output).group(1)),
+        'p99_ms': _milliseconds(re.search(r'99%\s+(\S+)', output).group(1)),
+    }
+    non_2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', output)
+    errors = re.search(r'Socket errors: (.*)', output)
+    result['non_2xx'] = int(non_2xx.group(1)) if non_2xx else 0
+    result['socket_errors'] = errors.group(1) if errors else ''
+    return result
+
+
+class Measured:
+    """A server process whose CPU time and peak RSS are read around runs."""
+
+    def __init__(self, pid):
+        import psutil
+        self.process = psutil.Process(pid)
+
+    def cpu_seconds(self):
+        times = self.process.cpu_times()
+        return times.user + times.system
+
+    def peak_rss_mb(self):
+        with open('/proc/%d/status' % self.process.pid) as status:
+            for line in status:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024.0
+        return None
+
+    def rss_mb(self):
+        return self.process.memory_info().rss / 1048576.0
+
+
+def measure(target, url, script, args, env):
+    cpu_before = target.cpu_seconds()
+    result = run_wrk(url, script, args.connections, args.duration, env)
+    cpu = target.cpu_seconds() - cpu_before
+    result['server_cpu_us_per_request'] = (
+        cpu / result['requests'] * 1e6 if result['requests'] else None)
+    result['peak_rss_mb'] = target.peak_rss_mb()
+    return result
+
+
+# Backends, servers and data ---------------------------------------------------
+
+def make_connection(backend, workdir, cleanups):
+    if backend == 'sqlite':
+        return 'sqlite:///%s' % os.path.join(workdir, 'bench.sqlite')
+    if backend == 'mongodb':
+        from tests.support import mongodb
+        url = os.environ.get(mongodb.URL_ENV)
+        if not url:
+            server = mongodb.TestServer(
+                storage_path=os.path.join(workdir, 'secantus')).start()
+            cleanups.append(server.cleanup)
+            url = server.url
+        return mongodb.with_database(url, mongodb.unique_database())
+    from tests.support import sqlservers
+    url = sqlservers.create_database(backend)
+    cleanups.append(lambda: sqlservers.drop_database(backend, url))
+    subprocess.run([os.path.join(os.path.dirname(sys.executable),
+                                 'cloudprefs-manage'), '--config-file',
+                    _write_conf(workdir, 'sync', url, {}), 'db_sync'],
+                   check=True, capture_output=True)
+    return url
+
+
+def _write_conf(workdir, name, connection, sections):
+    from tests.support import config
+    options = {'DEFAULT': {'api_workers': '1', 'bind_host': '127.0.0.1',
+                           'debug': 'false',
+                           'state_path': os.path.join(workdir, 'state')},
+               'database': {'connection': connection,
+                            'max_pool_size': '32', 'max_overflow': '32'}}
+    for section, values in sections.items():
+        options.setdefault(section, {}).update(values)
+    return config.write_config_file(os.path.join(workdir, name + '.conf'),
+                                    options)
+
+
+def start_api(workdir, connection, auth, keystone_sections):
+    from tests.support import api_server
+    sections = {'DEFAULT': {'debug': 'false', 'api_workers': '1'},
+                'database': {'max_pool_size': '32', 'max_overflow': '32'}}
+    sections.update(keystone_sections)
+    server = api_server.ApiServer(workdir, connection, auth_strategy=auth,
+                                  sections=sections, name='bench-api')
+    return server.start()
+
+
+def start_keystone(workdir, users, cleanups):
+    """A real Keystone and memcached; returns (authtoken options, tokens)."""
+    from tests.support import keystone
+    server = keystone.KeystoneServer(os.path.join(workdir, 'keystone'))
+    os.makedirs(server.workdir)
+    server.start()
+    cleanups.append(server.stop)
+    cache = keystone.Memcached().start()
+    cleanups.append(cache.stop)
+    service = server.create_user('cloudprefs', 'service', 'service')
+    tokens = [server.token(server.create_user('bench%d' % i, 'bench',
+                                              'member'))
+              for i in range(users)]
+    options = {'keystone_authtoken': {
+        'www_authenticate_uri': server.auth_url,
+        'auth_url': server.auth_url, 'auth_type': 'password',
+        'username': service['name'], 'password': service['password'],
+        'project_name': 'service', 'user_domain_name': 'Default',
+        'project_domain_name': 'Default',
+        'memcached_servers': '127.0.0.1:%d' % cache.port,
+        'service_token_roles_required': 'true'}}
+    return options, tokens
+
+
+def seed(api, headers_list):
+    import requests
+    one_kb = {'k%02d' % i: 'v' * 20 for i in range(36)}
+    ten_kb = {'k%03d' % i: 'v' * 20 for i in range(360)}
+    session = requests.Session()
+    for headers in headers_list:
+        for path, body in (('/v1/bench/small', SMALL_VALUE),
+                           ('/v1/c1k', one_kb), ('/v1/c10k', ten_kb)):
+            response = session.post(api.url(path), data=json.dumps(body),
+                                    headers=headers, timeout=30)
+            response.raise_for_status()
+
+
+def bulk_seed_containers(connection, count, user_prefix):
+    """Insert ``count`` containers straight into the SQL table, spread
+    over users of 100 containers each (what GET/POST must stay flat on)."""
+    import sqlalchemy as sa
+    from cloudprefs.storage import sql_tables
+    engine = sa.create_engine(connection)
+    value = json.dumps(SMALL_VALUE, separators=(',', ':'))
+    now = time.time_ns() // 1000
+    batch = []
+    with engine.begin() as transaction:
+        for index in range(count):
+            batch.append({'user_id': '%s-%d' % (user_prefix, index // 100),
+                          'name': 'c%d' % (index % 100), 'revision': now,
+                          'modified_us': now, 'size': len(value),
+                          'value': value})
+            if len(batch) == 5000:
+                transaction.execute(sa.insert(sql_tables.containers), batch)
+                batch = []
+        if batch:
+            transaction.execute(sa.insert(sql_tables.containers), batch)
+    engine.dispose()
+
+
+# Runs -----------------------------------------------------------------------
+
+def median_row(rounds):
+    keys = [key for key in rounds[0] if isinstance(rounds[0][key],
+                                                   (int, float))]
+    return {key: statistics.median(r[key] for r in rounds
+                                   if r[key] is not None) for key in keys}
+
+
+def print_table(title, medians, ceiling_rps):
+    print('\n' + title)
+    print('%-11s %9s %8s %8s %7s %9s %8s %7s' % (
+        'workload', 'req/s', 'p50 ms', 'p99 ms', 'non2xx', 'cpu us/rq',
+        'rss MB', 'ratio'))
+    for name, row in medians.items():
+        ratio = row['requests_per_second'] / ceiling_rps if ceiling_rps \
+            else float('nan')
+        print('%-11s %9.0f %8.2f %8.2f %7d %9.0f %8.1f %7.2f' % (
+            name, row['requests_per_second'], row['p50_ms'], row['p99_ms'],
+            row['non_2xx'], row.get('server_cpu_us_per_request') or 0,
+            row.get('peak_rss_mb') or 0, ratio))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--backend', default='postgresql',
+                        choices=['sqlite', 'postgresql', 'mysql', 'mongodb'])
+    parser.add_argument('--auth', default='noauth',
+                        choices=['noauth', 'keystone'])
+    parser.add_argument('--connections', type=int, default=32)
+    parser.add_argument('--duration', type=int, default=10)
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--users', type=int, default=100)
+    parser.add_argument('--workloads', default=','.join(WORKLOADS))
+    parser.add_argument('--scaling', action='store_true')
+    parser.add_argument('--soak', type=int, default=0, metavar='SECONDS')
+    parser.add_argument('--output')
+    parser.add_argument('--serve-trivial', type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_trivial:
+        return serve_trivial(args.serve_trivial)
+
+    ensure_wrk()
+    from tests.support import network
+    workdir = tempfile.mkdtemp(prefix='cloudprefs-bench-')
+    cleanups = []
+    results = {'backend': args.backend, 'auth': args.auth,
+               'connections': args.connections, 'duration': args.duration,
+               'rounds': args.rounds, 'date': time.strftime('%Y-%m-%d'),
+               'machine': {'cpus': os.cpu_count(),
+                           'python': sys.version.split()[0]},
+               'workloads': {}}
+    env = dict(os.environ, BENCH_LUA_DIR=LUA_DIR, BENCH_USERS=str(args.users))
+    try:
+        connection = make_connection(args.backend, workdir, cleanups)
+        keystone_sections, headers_list = {}, [
+            {'X-User-Id': 'bench-%d' % (i + 1)} for i in range(args.users)]
+        if args.auth == 'keystone':
+            keystone_sections, tokens = start_keystone(workdir, args.users,
+                                                       cleanups)
+            tokens_file = os.path.join(workdir, 'tokens')
+            with open(tokens_file, 'w') as token_lines:
+                token_lines.write('\n'.join(tokens) + '\n')
+            env['BENCH_TOKENS_FILE'] = tokens_file
+            headers_list = [{'X-Auth-Token': token} for token in tokens]
+        api = start_api(workdir, connection, args.auth, keystone_sections)
+        cleanups.append(api.stop)
+        # Seeding through the API also warms the token cache: one request
+        # per token reaches Keystone, later ones are served from memcached.
+        seed(api, headers_list)
+        api_target = Measured(api.process.pid)
+
+        trivial_port = network.free_port()
+        trivial = subprocess.Popen([sys.executable, __file__,
+                                    '--serve-trivial', str(trivial_port)],
+                                   stderr=subprocess.DEVNULL)
+        cleanups.append(trivial.terminate)
+        network.wait_for_port(trivial_port, process=trivial)
+        trivial_target = Measured(trivial.pid)
+        trivial_url = 'http://127.0.0.1:%d' % trivial_port
+
+        workloads = args.workloads.split(',')
+        rounds = {name: [] for name in ['ceiling'] + workloads}
+        for number in range(args.rounds):
+            print('round %d/%d' % (number + 1, args.rounds), file=sys.stderr)
+            rounds['ceiling'].append(measure(
+                trivial_target, trivial_url, 'trivial.lua', args, env))
+            for name in workloads:
+                rounds[name].append(measure(api_target, api.base_url,
+                                            name + '.lua', args, env))
+        medians = {name: median_row(rows) for name, rows in rounds.items()}
+        ceiling = medians['ceiling']['requests_per_second']
+        for name, row in medians.items():
+            row['ratio_to_ceiling'] = row['requests_per_second'] / ceiling
+            results['workloads'][name] = {'median': row,
+                                          'rounds': rounds[name]}
+        print_table('%s, %s, %d connections, medians of %d rounds of %d s'
+                    % (args.backend, args.auth, args.connections,
+                       args.rounds, args.duration), medians, ceiling)
+
+        if args.scaling:
+            results['scaling'] = run_scaling(args, api, api_target,
+                                             connection, env)
+        if args.soak:
+            results['soak'] = run_soak(args, api, api_target, env)
+    finally:
+        for cleanup in reversed(cleanups):
+            try:
+                cleanup()
+            except Exception as error:     # keep cleaning up
+                print('cleanup failed: %r' % error, file=sys.stderr)
+        shutil.rmtree(workdir, ignore_errors=True)
+    if args.output:
+        with open(args.output, 'w') as output:
+            json.dump(results, output, indent=1)
+    return 0
+
+
+def run_scaling(args, api, target, connection, env):
+    if args.backend == 'mongodb':
+        print('scaling: seeding a million containers into the MongoDB test '
+              'server is too slow; skipped for this backend', file=sys.stderr)
+        return None
+    scaling = {}
+    stored = 0
+    for size in (1000, 100000, 1000000):
+        bulk_seed_containers(connection, size - stored,
+                             'scale%d' % size)
+        stored = size
+        row = {}
+        for name in ('get_path', 'post_path'):
+            runs = [measure(target, api.base_url, name + '.lua', args, env)
+                    for _ in range(args.rounds)]
+            row[name] = median_row(runs)
+        scaling[str(size)] = row
+        print('scaling %8d containers: GET p50 %.2f ms, POST p50 %.2f ms'
+              % (size, row['get_path']['p50_ms'],
+                 row['post_path']['p50_ms']))
+    # GET /v1 as one user's container count grows, one page of 100.
+    import requests
+    listing = {}
+    user = 'lister-' + uuid.uuid4().hex
+    created = 0
+    for count in (100, 1000, 10000):
+        bulk_seed_user(connection, user, created, count)
+        created = count
+        env = dict(env, BENCH_LIST_USER=user, BENCH_LIST_LIMIT='100')
+        runs = [measure(target, api.base_url, 'get_list.lua', args, env)
+                for _ in range(args.rounds)]
+        listing[str(count)] = median_row(runs)
+        assert len(requests.get(api.url('/v1?limit=100'),
+                                headers={'X-User-Id': user},
+                                timeout=30).json()) == 100
+        print('GET /v1?limit=100 with %5d containers: p50 %.2f ms'
+              % (count, listing[str(count)]['p50_ms']))
+    return {'containers': scaling, 'listing': listing}
+
+
+def bulk_seed_user(connection, user, start, stop):
+    import sqlalchemy as sa
+    from cloudprefs.storage import sql_tables
+    engine = sa.create_engine(connection)
+    now = time.time_ns() // 1000
+    with engine.begin() as transaction:
+        transaction.execute(sa.insert(sql_tables.containers), [
+            {'user_id': user, 'name': 'c%06d' % index, 'revision': now,
+             'modified_us': now, 'size': 2, 'value': '{}'}
+            for index in range(start, stop)])
+    engine.dispose()
+
+
+def run_soak(args, api, target, env):
+    window = min(30, max(5, args.soak // 10))
+    start = measure(target, api.base_url, 'mix.lua',
+                    argparse.Namespace(connections=args.connections,
+                                       duration=window), env)
+    start['rss_mb'] = target.rss_mb()
+    remaining = args.soak - 2 * window
+    samples = []
+    while remaining > 0:
+        chunk = min(60, remaining)
+        measure(target, api.base_url, 'mix.lua',
+                argparse.Namespace(connections=args.connections,
+                                   duration=chunk), env)
+        samples.append(target.rss_mb())
+        remaining -= chunk
+    end = measure(target, api.base_url, 'mix.lua',
+                  argparse.Namespace(connections=args.connections,
+                                     duration=window), env)
+    end['rss_mb'] = target.rss_mb()
+    print('soak %d s: RSS %.1f -> %.1f MB, p50 %.2f -> %.2f ms, '
+          'p99 %.2f -> %.2f ms' % (args.soak, start['rss_mb'],
+                                   end['rss_mb'], start['p50_ms'],
+                                   end['p50_ms'], start['p99_ms'],
+                                   end['p99_ms']))
+    return {'start': start, 'end': end, 'rss_samples_mb': samples}
+
+
+if __name__ == '__main__':
+    sys.exit(main())
