@@ -121,6 +121,7 @@ class SQLDriver(base.StorageDriver):
             self._autocommit_engine = self._server_engine(conf,
                                                           autocommit=True)
             self._write_lock = None
+        self._compile_select_row()
 
     # Engines -----------------------------------------------------------------
 
@@ -357,13 +358,29 @@ class SQLDriver(base.StorageDriver):
         self._ensure_schema()
         return self._run(self._count_usage, user_id)
 
-    @staticmethod
-    def _select_row(connection, user_id, name):
+    def _select_row(self, connection, user_id, name):
+        # The hottest statement: compiled once per driver and run as the
+        # dialect's own SQL, skipping SQLAlchemy's per-execution statement
+        # construction and cache-key work.
+        return connection.exec_driver_sql(
+            self._select_row_sql,
+            self._select_row_params(user_id.encode('utf-8'),
+                                    name.encode('utf-8'))).first()
+
+    def _compile_select_row(self):
         query = (sa.select(containers.c.value, containers.c.revision,
                            containers.c.modified_us, containers.c.size)
-                 .where(containers.c.user_id == user_id,
-                        containers.c.name == name))
-        return connection.execute(query).first()
+                 .where(containers.c.user_id == sa.bindparam('user_id'),
+                        containers.c.name == sa.bindparam('name')))
+        compiled = query.compile(dialect=self._autocommit_engine.dialect)
+        self._select_row_sql = str(compiled)
+        order = compiled.positiontup if compiled.positional else None
+
+        def params(user_id, name):
+            named = {'user_id': user_id, 'name': name}
+            return named if order is None else tuple(named[key]
+                                                      for key in order)
+        self._select_row_params = params
 
     def get_container(self, user_id, name):
         self._ensure_schema()

@@ -4,11 +4,35 @@ oslo.middleware's own paste factories would read a separate configuration
 (or the global one); these give them the files named by --config-file.
 """
 
+from oslo_middleware import base
 from oslo_middleware import cors
 from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import request_id
+import webob.dec
 
 from cloudprefs.api import deploy
+
+
+class _KnownSignature:
+    """ConfigurableMiddleware.__call__ without its per-request
+    ``getfullargspec`` of process_response: both filters below take the
+    request, so it is passed directly. Everything else is unchanged."""
+
+    @webob.dec.wsgify(RequestClass=base.NoContentTypeRequest)
+    def __call__(self, req):
+        response = self.process_request(req)
+        if response:
+            return response
+        response = req.get_response(self.application)
+        return self.process_response(response, request=req)
+
+
+class CORS(_KnownSignature, cors.CORS):
+    pass
+
+
+class HTTPProxyToWSGI(_KnownSignature, http_proxy_to_wsgi.HTTPProxyToWSGI):
+    pass
 
 # What a browser client needs for conditional requests, paging and usage.
 CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'If-Match',
@@ -41,7 +65,7 @@ def cors_filter_factory(global_conf, **local_conf):
         conf.set_default(name, value, group='cors')
 
     def _filter(app):
-        return cors.CORS(app, conf)
+        return CORS(app, conf)
     return _filter
 
 
@@ -49,7 +73,7 @@ def http_proxy_to_wsgi_filter_factory(global_conf, **local_conf):
     conf = deploy.conf_from(global_conf)
 
     def _filter(app):
-        return http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+        return HTTPProxyToWSGI(app, conf)
     return _filter
 
 
