@@ -83,6 +83,12 @@ def _milliseconds(text):
                             'm': 60000.0}[unit]
 
 
+def _percentile_ms(output, percent):
+    # The "Latency Distribution" lines, not the "+/- Stdev" percentages.
+    match = re.search(r'(?m)^\s+%d%%\s+(\S+)$' % percent, output)
+    return _milliseconds(match.group(1))
+
+
 def run_wrk(url, script, connections, duration, env):
     output = subprocess.run(
         ['wrk', '-t1', '-c%d' % connections, '-d%ds' % duration, '--latency',
@@ -93,8 +99,8 @@ def run_wrk(url, script, connections, duration, env):
         'requests_per_second': float(re.search(
             r'Requests/sec:\s+([\d.]+)', output).group(1)),
         'requests': int(re.search(r'(\d+) requests in', output).group(1)),
-        'p50_ms': _milliseconds(re.search(r'50%\s+(\S+)', output).group(1)),
-        'p99_ms': _milliseconds(re.search(r'99%\s+(\S+)', output).group(1)),
+        'p50_ms': _percentile_ms(output, 50),
+        'p99_ms': _percentile_ms(output, 99),
     }
     non_2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', output)
     errors = re.search(r'Socket errors: (.*)', output)
