@@ -22,10 +22,11 @@ ODD_KEYS = ['', '.', '..', 'a.b', '.a', 'a.', '$', '$set', '$where', 'a$b',
             '🦄', '日本語', 'Key', 'key', 'key ', ' key', 'KEY', '_id',
             "'; DROP TABLE containers; --", '"', '\\', '\n', 'a/b']
 
-ODD_VALUES = [0, -1, 1, 2 ** 63 - 1, -2 ** 63, 2 ** 53 + 1, 0.1, -0.0, 1.0,
-              1e308, 5e-324, 1.7976931348623157e308, True, False, None, '',
-              'x' * 1000, '\x00', '🦄 é \u2028', [], {}, [None, True, 1, 1.0,
-              'a', [], {}], {'a': {'b': {'c': [1, {'d': None}]}}}]
+ODD_VALUES = [
+    0, -1, 1, 2 ** 63 - 1, -2 ** 63, 2 ** 53 + 1, 0.1, -0.0, 1.0, 1e308,
+    5e-324, 1.7976931348623157e308, True, False, None, '', 'x' * 1000,
+    '\x00', '🦄 é \u2028', [], {}, [None, True, 1, 1.0, 'a', [], {}],
+    {'a': {'b': {'c': [1, {'d': None}]}}}]
 
 USER = 'user-a'
 OTHER = 'user-ab'   # shares a prefix with USER
@@ -281,7 +282,7 @@ class StorageContract:
             with pytest.raises(exceptions.BackendUnavailable):
                 operation()
 
-    # Listing pages -------------------------------------------------------------
+    # Listing pages -----------------------------------------------------------
 
     def test_list_with_limit_marker_prefix(self, driver):
         names = ['a', 'ab', 'abc', 'abd', 'ac', 'b', 'é', 'éa', '\uffff',
@@ -305,7 +306,7 @@ class StorageContract:
         assert driver.list_containers(USER, prefix='.*') == []
         assert driver.list_containers(USER, prefix='z') == []
 
-    # Usage and quotas ------------------------------------------------------------
+    # Usage and quotas --------------------------------------------------------
 
     def test_usage_counts_compact_json(self, driver):
         assert tuple(driver.usage(USER)) == (0, 0)
@@ -390,7 +391,7 @@ class StorageContract:
         driver.forget_usage()
         assert tuple(driver.usage(USER)) == tuple(usage)
 
-    # Preconditions ---------------------------------------------------------------
+    # Preconditions -----------------------------------------------------------
 
     def test_if_match_revision(self, driver):
         revision = driver.merge(USER, 'c', {'a': 1})
@@ -451,7 +452,7 @@ class StorageContract:
         assert len(winners) == 1
         assert driver.get_container(USER, 'c').value == {'n': winners[0]}
 
-    # Merge patch -------------------------------------------------------------------
+    # Merge patch -------------------------------------------------------------
 
     def test_merge_patch(self, driver):
         driver.merge(USER, 'c', {'a': {'x': 1, 'y': 2}, 'b': 1, 'l': [1]})

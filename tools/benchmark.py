@@ -48,7 +48,7 @@ SMALL_VALUE = {'theme': 'dark', 'lang': 'en', 'n': 1, 'flags': ['a', 'b',
                'c'], 'note': 'x' * 24}
 
 
-# The trivial app: the ceiling of eventlet.wsgi in one process ------------------
+# The trivial app: the ceiling of eventlet.wsgi in one process ----------------
 
 def serve_trivial(port):
     import eventlet
@@ -141,7 +141,7 @@ def measure(target, url, script, args, env):
     return result
 
 
-# Backends, servers and data ---------------------------------------------------
+# Backends, servers and data --------------------------------------------------
 
 def make_connection(backend, workdir, cleanups):
     if backend == 'sqlite':

@@ -210,7 +210,7 @@ class SQLDriver(base.StorageDriver):
             max_overflow=db_conf.max_overflow, pool_timeout=db_conf.timeout,
             connect_args=connect_args, **options)
 
-    # Running statements --------------------------------------------------------
+    # Running statements ------------------------------------------------------
 
     def _run(self, operation, *args, transaction=False):
         """Run ``operation(connection, *args)`` until it succeeds.
@@ -378,8 +378,9 @@ class SQLDriver(base.StorageDriver):
 
         def params(user_id, name):
             named = {'user_id': user_id, 'name': name}
-            return named if order is None else tuple(named[key]
-                                                      for key in order)
+            if order is None:
+                return named
+            return tuple(named[key] for key in order)
         self._select_row_params = params
 
     def get_container(self, user_id, name):

@@ -59,6 +59,7 @@ def db_sync(url, workdir):
 
 @pytest.fixture(scope='module')
 def api(connection, tmp_path_factory):
+    """cloudprefs-api (one worker) on the module's backend."""
     server = api_server.ApiServer(str(tmp_path_factory.mktemp('api')),
                                   connection, sections={'api': TEST_LIMITS})
     server.start()

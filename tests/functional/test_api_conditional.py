@@ -48,7 +48,7 @@ def error_code(response):
     return response.json()['errors'][0]['code']
 
 
-# ETags and conditional reads -----------------------------------------------------
+# ETags and conditional reads -------------------------------------------------
 
 def test_etag_and_last_modified_on_reads_and_writes(call):
     response = call('POST', '/v1/c', {'a': {'b': 1}})
@@ -97,7 +97,7 @@ def test_if_none_match_and_if_modified_since(call):
                 ).status_code == 200
 
 
-# Conditional writes --------------------------------------------------------------
+# Conditional writes ----------------------------------------------------------
 
 def test_if_match_makes_writes_conditional(call):
     etag = call('POST', '/v1/c', {'n': 0}).headers['ETag']
@@ -150,7 +150,7 @@ def test_racing_conditional_writes_one_wins(call):
     assert statuses.count(412) == 23
 
 
-# PATCH and HEAD -------------------------------------------------------------------
+# PATCH and HEAD --------------------------------------------------------------
 
 def test_merge_patch(call):
     call('POST', '/v1/c', {'a': {'x': 1, 'y': 2}, 'b': [1], 'c': 'keep'})
@@ -198,7 +198,7 @@ def test_head_matches_get(call):
             assert head.headers.get(name) == get.headers.get(name), name
 
 
-# Paging and usage -----------------------------------------------------------------
+# Paging and usage ------------------------------------------------------------
 
 def test_paging(call, api):
     names = ['a', 'b', 'ba', 'bb', 'c', 'é', '🦄']

@@ -11,22 +11,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.support import api_server
-
 
 @pytest.fixture(scope='module', params=['postgresql', 'mysql'])
 def backend(request):
     return request.param
-
-
-@pytest.fixture(scope='module')
-def api(connection, tmp_path_factory):
-    # One green pool, one process: every request shares the event loop.
-    server = api_server.ApiServer(str(tmp_path_factory.mktemp('api')),
-                                  connection)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_a_waiting_query_does_not_stall_other_requests(api, connection):

@@ -16,7 +16,6 @@ import schemathesis
 from schemathesis import checks
 
 from cloudprefs.api import openapi
-from tests.support import api_server
 
 EXAMPLES = int(os.environ.get('CLOUDPREFS_FUZZ_EXAMPLES', '20'))
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
@@ -28,15 +27,6 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
 @pytest.fixture(scope='module', params=['sqlite', 'mongodb'])
 def backend(request):
     return request.param
-
-
-@pytest.fixture(scope='module')
-def api(connection, tmp_path_factory):
-    server = api_server.ApiServer(str(tmp_path_factory.mktemp('fuzz')),
-                                  connection)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_fuzz_every_operation(api):

@@ -17,10 +17,8 @@ import uuid
 import hypothesis
 from hypothesis import stateful
 from hypothesis import strategies as st
-import pytest
 import requests
 
-from tests.support import api_server
 
 EXAMPLES = int(os.environ.get('CLOUDPREFS_PROPERTY_EXAMPLES', '15'))
 
@@ -194,15 +192,6 @@ class APIModel(stateful.RuleBasedStateMachine):
 
     def teardown(self):
         self.session.close()
-
-
-@pytest.fixture(scope='module')
-def api(connection, tmp_path_factory):
-    server = api_server.ApiServer(str(tmp_path_factory.mktemp('model')),
-                                  connection)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_api_behaves_like_the_dict_model(api):

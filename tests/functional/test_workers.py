@@ -15,7 +15,6 @@ import pytest
 import requests
 
 from tests.support import api_server
-from tests.support import config
 
 WORKERS = 2
 

@@ -29,8 +29,8 @@ DOMAIN = 'Default'
 
 
 def keystone_venv():
-    venv = os.environ.get(VENV_ENV, os.path.join(REPOSITORY,
-                                                  '.keystone-venv'))
+    venv = os.environ.get(VENV_ENV,
+                          os.path.join(REPOSITORY, '.keystone-venv'))
     if not os.path.exists(os.path.join(venv, 'bin', 'keystone-manage')):
         raise RuntimeError('Keystone is not installed in %s: run '
                            'tools/run-tests.sh, or set %s' % (venv, VENV_ENV))
@@ -123,7 +123,7 @@ class KeystoneServer:
         return password_session(self.auth_url, 'admin', ADMIN_PASSWORD,
                                 project_name='admin')
 
-    # Identity API calls, as the bootstrap admin --------------------------------
+    # Identity API calls, as the bootstrap admin ------------------------------
 
     def _call(self, method, path, **kwargs):
         response = self.admin_session().request(

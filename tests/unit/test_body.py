@@ -24,7 +24,8 @@ def test_accepted(raw, value):
 @pytest.mark.parametrize('raw', [
     b'', b'{', b'{"a":1,}', b'NaN', b'[Infinity]', b'-Infinity', b'1e999',
     b'"\\ud800"', b'["\\udfff"]', b'{"\\ud800x": 1}', b'{"a":1,"a":1}',
-    b'9223372036854775808', b'-9223372036854775809', b'\xff', b'"\xed\xa0\x80"',
+    b'9223372036854775808', b'-9223372036854775809', b'\xff',
+    b'"\xed\xa0\x80"',
     b'\xef\xbb\xbf1', b'[' * 50000 + b']' * 50000, b'1' * 5000,
     b'{"a": undefined}',
 ])

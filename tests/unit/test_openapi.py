@@ -38,8 +38,8 @@ def test_every_operation_documents_its_errors():
     for path, item in document['paths'].items():
         for method in set(item) & HTTP_METHODS:
             responses = item[method]['responses']
-            assert {'400', '401', '403', '503'} <= set(responses), (path,
-                                                                   method)
+            assert {'400', '401', '403', '503'} <= set(responses), (
+                path, method)
             if method in ('post', 'patch'):
                 assert {'409', '412', '413'} <= set(responses)
             if method == 'patch':

@@ -172,7 +172,7 @@ def delete_container(req, container):
     return _no_content()
 
 
-# /v1/{container}/{key path} ----------------------------------------------------
+# /v1/{container}/{key path} --------------------------------------------------
 
 @policy_rule(rules.GET_VALUE)
 def get_value(req, container, key_path):

@@ -34,6 +34,7 @@ class CORS(_KnownSignature, cors.CORS):
 class HTTPProxyToWSGI(_KnownSignature, http_proxy_to_wsgi.HTTPProxyToWSGI):
     pass
 
+
 # What a browser client needs for conditional requests, paging and usage.
 CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'If-Match',
                       'If-None-Match', 'If-Modified-Since', 'X-User-Id',
