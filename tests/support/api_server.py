@@ -1,7 +1,6 @@
 """Running cloudprefs-api as a real process for functional tests."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -57,13 +56,7 @@ class ApiServer:
         raise TimeoutError('cloudprefs-api did not answer on /')
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        network.stop_process(self.process, timeout=15)
 
     def log(self):
         with open(self.log_path, errors='replace') as log_file:

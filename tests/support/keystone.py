@@ -9,7 +9,6 @@ port. A missing Keystone fails the tests.
 import getpass
 import os
 import shutil
-import signal
 import subprocess
 import time
 import uuid
@@ -111,13 +110,7 @@ class KeystoneServer:
                 time.sleep(0.5)
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        network.stop_process(self.process, timeout=30)
 
     def admin_session(self):
         return password_session(self.auth_url, 'admin', ADMIN_PASSWORD,
@@ -191,6 +184,4 @@ class Memcached:
             client.disconnect_all()
 
     def stop(self):
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        network.stop_process(self.process, timeout=10)

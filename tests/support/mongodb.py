@@ -83,14 +83,8 @@ class TestServer:
         return self
 
     def stop(self, kill=False):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        network.stop_process(self.process, timeout=20,
+                             signum=signal.SIGKILL if kill else signal.SIGTERM)
 
     def cleanup(self):
         self.stop()

@@ -1,6 +1,8 @@
 """Ports, waiting for servers, and a TCP proxy that can cut connections."""
 
+import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -106,3 +108,15 @@ class TCPProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def stop_process(process, timeout, signum=signal.SIGTERM):
+    """Send ``signum`` to a running process; kill it after ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signum)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
