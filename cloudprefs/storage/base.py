@@ -33,6 +33,7 @@ a native single-statement version as long as the contract suite passes.
 
 import abc
 import collections
+import random
 import time
 
 from cloudprefs.storage import document
@@ -99,6 +100,25 @@ def next_revision(previous=None):
     if previous is None or now > previous:
         return now
     return previous + 1
+
+
+# Returned by a compare-and-swap attempt that lost to another writer.
+LOST_RACE = object()
+# Attempts before giving up; each lost attempt means another writer
+# succeeded, so only pathological contention gets here.
+MAX_WRITE_ATTEMPTS = 200
+
+
+def until_won(run_attempt):
+    """Call ``run_attempt()`` until it returns something but LOST_RACE."""
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        outcome = run_attempt()
+        if outcome is not LOST_RACE:
+            return outcome
+        # Another writer changed the container between our read and write.
+        time.sleep(random.uniform(0, 0.002))
+    raise exceptions.BackendUnavailable(
+        'gave up after %d conflicting writes' % MAX_WRITE_ATTEMPTS)
 
 
 def check_quota(quota, usage, added_containers, added_bytes):

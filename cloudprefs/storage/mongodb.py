@@ -23,7 +23,6 @@ writer won.
 
 import contextlib
 import logging
-import random
 import re
 import time
 
@@ -39,7 +38,6 @@ LOG = logging.getLogger(__name__)
 DEFAULT_DATABASE = 'cloudprefs'
 COLLECTION = 'containers'
 USAGE_COLLECTION = 'usage'
-MAX_WRITE_ATTEMPTS = 200
 
 # Escapes: '%' itself first so that every '%' in a stored key starts an
 # escape; '.' and U+0000 anywhere; '$' only in first place (MongoDB's rule).
@@ -86,8 +84,6 @@ _UNAVAILABLE = (mongo_errors.ConnectionFailure,  # incl. AutoReconnect,
                 mongo_errors.ServerSelectionTimeoutError,  # NetworkTimeout
                 mongo_errors.ExecutionTimeout,
                 mongo_errors.WTimeoutError)
-
-_LOST_RACE = object()
 
 
 class _Reservation:
@@ -206,13 +202,7 @@ class MongoDBDriver(base.StorageDriver):
 
     def _until_won(self, attempt, *args):
         """Run a compare-and-swap ``attempt`` until it wins the race."""
-        for _attempt in range(MAX_WRITE_ATTEMPTS):
-            outcome = self._run(attempt, *args)
-            if outcome is not _LOST_RACE:
-                return outcome
-            time.sleep(random.uniform(0, 0.002))
-        raise exceptions.BackendUnavailable(
-            'gave up after %d conflicting writes' % MAX_WRITE_ATTEMPTS)
+        return base.until_won(lambda: self._run(attempt, *args))
 
     def _try_update(self, user_id, name, mutate, create_missing,
                     precondition):
@@ -233,7 +223,7 @@ class MongoDBDriver(base.StorageDriver):
                         dict(key, r=revision, m=now_us, s=size,
                              d=escape_value(value)))
                 except mongo_errors.DuplicateKeyError:
-                    return _LOST_RACE
+                    return base.LOST_RACE
                 reservation.keep()
             return revision
         value = mutate(unescape_value(doc['d']))
@@ -246,7 +236,7 @@ class MongoDBDriver(base.StorageDriver):
                 {'$set': {'r': revision, 'm': now_us, 's': size,
                           'd': escape_value(value)}})
             if result.matched_count != 1:
-                return _LOST_RACE
+                return base.LOST_RACE
             reservation.keep()
         return revision
 
@@ -331,7 +321,7 @@ class MongoDBDriver(base.StorageDriver):
                                -doc.get('s', 0)) as reservation:
             if not self._collection.delete_one(
                     dict(key, r=doc['r'])).deleted_count:
-                return _LOST_RACE
+                return base.LOST_RACE
             reservation.keep()
         return None
 

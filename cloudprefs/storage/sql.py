@@ -46,9 +46,6 @@ from cloudprefs.storage.sql_tables import user_usage
 
 LOG = logging.getLogger(__name__)
 
-# Attempts at a compare-and-swap before giving up; each lost attempt means
-# another writer succeeded, so only pathological contention gets here.
-MAX_WRITE_ATTEMPTS = 200
 EXPORT_BATCH = 500
 
 # MySQL/MariaDB error numbers.
@@ -427,16 +424,11 @@ class SQLDriver(base.StorageDriver):
         Quota accounting spans two tables, so it runs in a transaction;
         without quotas each attempt is one SELECT and one atomic write.
         """
-        for _attempt in range(MAX_WRITE_ATTEMPTS):
+        def run_attempt():
             with self._writer():
-                outcome = self._run(attempt, *args,
-                                    transaction=self.enforces_quota)
-            if outcome is not _LOST_RACE:
-                return outcome
-            # Another writer changed the row between our read and write.
-            time.sleep(random.uniform(0, 0.002))
-        raise exceptions.BackendUnavailable(
-            'gave up after %d conflicting writes' % MAX_WRITE_ATTEMPTS)
+                return self._run(attempt, *args,
+                                 transaction=self.enforces_quota)
+        return base.until_won(run_attempt)
 
     def _try_update(self, connection, user_id, name, mutate, create_missing,
                     precondition):
@@ -458,7 +450,7 @@ class SQLDriver(base.StorageDriver):
                 connection.execute(statement)
             except sa_exc.IntegrityError:
                 connection.rollback()
-                return _LOST_RACE
+                return base.LOST_RACE
             connection.commit()
             return revision
         revision = base.next_revision(row.revision)
@@ -475,10 +467,10 @@ class SQLDriver(base.StorageDriver):
                               encoded.size - row.size)
         except sa_exc.IntegrityError:
             connection.rollback()
-            return _LOST_RACE
+            return base.LOST_RACE
         if connection.execute(statement).rowcount != 1:
             connection.rollback()
-            return _LOST_RACE
+            return base.LOST_RACE
         connection.commit()
         return revision
 
@@ -530,13 +522,13 @@ class SQLDriver(base.StorageDriver):
                 self._reserve(connection, user_id, -1, -row.size)
         except sa_exc.IntegrityError:
             connection.rollback()
-            return _LOST_RACE
+            return base.LOST_RACE
         result = connection.execute(sa.delete(containers).where(
             containers.c.user_id == user_id, containers.c.name == name,
             containers.c.revision == row.revision))
         if result.rowcount != 1:
             connection.rollback()
-            return _LOST_RACE
+            return base.LOST_RACE
         connection.commit()
         return None
 
@@ -576,6 +568,3 @@ class SQLDriver(base.StorageDriver):
     def close(self):
         self._engine.dispose()
         self._autocommit_engine.dispose()
-
-
-_LOST_RACE = object()
