@@ -25,7 +25,16 @@ def make_enforcer(conf):
     return enforcer
 
 
+def _flat_key(mapping):
+    """A cache key for a flat mapping of policy values (strings, booleans,
+    None, lists of strings) without sorting: a mapping met in another
+    order only misses the cache."""
+    return tuple((name, tuple(value) if isinstance(value, list) else value)
+                 for name, value in mapping.items())
+
+
 def _frozen(value):
+    """A hashable copy of any nesting of mappings and sequences."""
     if isinstance(value, collections.abc.Mapping):
         return tuple(sorted((key, _frozen(item))
                             for key, item in value.items()))
@@ -58,8 +67,12 @@ class Authorizer:
             self._decisions.clear()
             self._next_reload = now + RELOAD_INTERVAL
         credentials = context.to_policy_values()
-        key = (rule, _frozen(target), _frozen(credentials))
-        decision = self._decisions.get(key)
+        key = (rule, _flat_key(target), _flat_key(credentials))
+        try:
+            decision = self._decisions.get(key)
+        except TypeError:   # a value that is not flat
+            key = (rule, _frozen(target), _frozen(credentials))
+            decision = self._decisions.get(key)
         if decision is None:
             decision = bool(self.enforcer.authorize(rule, target,
                                                     credentials,

@@ -2,8 +2,6 @@
 
 import logging
 
-import webob.dec
-
 from cloudprefs.api import conditional
 from cloudprefs.api import deploy
 from cloudprefs.api import errors
@@ -27,9 +25,14 @@ class V1Application:
         self.authorizer = authorizer
         self.mapper = routes.make_map()
 
-    @webob.dec.wsgify(RequestClass=api_request.Request)
-    def __call__(self, req):
-        req.environ[api_request.APP_KEY] = self
+    def __call__(self, environ, start_response):
+        # Plain WSGI around a WebOb request: webob.dec.wsgify would copy
+        # itself and inspect the answer on every call.
+        environ[api_request.APP_KEY] = self
+        response = self._respond(api_request.Request(environ))
+        return response(environ, start_response)
+
+    def _respond(self, req):
         try:
             if api_request.CONTEXT_KEY not in req.environ:
                 raise errors.APIError(401, errors.UNAUTHENTICATED,

@@ -119,6 +119,65 @@ def test_cors_preflight_allows_configured_origin(conf, app):
         assert header in exposed
 
 
+def test_every_response_has_one_request_id(app):
+    for method, path in (('GET', '/v1'), ('GET', '/v1/missing'),
+                         ('POST', '/v1/c/k'), ('PUT', '/v1/c')):
+        response = call(app, method, path, body=b'1')
+        request_ids = [value for name, value in response.headerlist
+                       if name.lower() == 'x-openstack-request-id']
+        assert len(request_ids) == 1
+        assert request_ids[0].startswith('req-')
+    first = call(app, 'GET', '/v1').headers['X-Openstack-Request-Id']
+    assert call(app, 'GET', '/v1').headers['X-Openstack-Request-Id'] != first
+
+
+@pytest.mark.parametrize('inbound, kept', [
+    ('req-0123abcd-0123-4567-89ab-0123456789ab', True),
+    ('req-not-an-id', False), ('0123abcd-0123-4567-89ab-0123456789ab', False),
+])
+def test_inbound_request_id_becomes_the_global_id(inbound, kept):
+    from cloudprefs.api.middleware import oslo
+    seen = {}
+
+    def inner(environ, start_response):
+        seen.update(environ)
+        start_response('204 No Content', [])
+        return [b'']
+
+    app = oslo.request_id_filter_factory({})(inner)
+    response = webob.Request.blank('/', headers={
+        'X-Openstack-Request-Id': inbound}).get_response(app)
+    assert seen.get('openstack.global_request_id') == (inbound if kept
+                                                       else None)
+    assert response.headers['X-Openstack-Request-Id'] == (
+        seen['openstack.request_id'])
+    assert seen['openstack.request_id'] != inbound
+
+
+def test_cors_leaves_requests_without_origin_alone(conf, app):
+    conf.set_override('allowed_origin', ['https://app.example'],
+                      group='cors')
+    response = call(deploy.load_app(conf), 'GET', '/v1')
+    assert response.status_int == 200
+    assert not [name for name in response.headers
+                if name.lower().startswith('access-control-')]
+
+
+@pytest.mark.parametrize('parsing, scheme', [(True, 'https'),
+                                             (False, 'http')])
+def test_proxy_headers_are_parsed_only_when_enabled(conf, parsing, scheme):
+    app = deploy.load_app(conf)    # registers [oslo_middleware]
+    conf.set_override('enable_proxy_headers_parsing', parsing,
+                      group='oslo_middleware')
+    call(app, 'POST', '/v1/a', body=b'{}')
+    call(app, 'POST', '/v1/b', body=b'{}')
+    response = call(app, 'GET', '/v1?limit=1', headers={
+        'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'api.example'})
+    link = response.headers['Link']
+    assert link.startswith('<%s://%s/v1?' % (
+        scheme, 'api.example' if parsing else 'localhost'))
+
+
 @pytest.mark.parametrize('header, user_id', [
     ('alice', 'alice'), ('ü'.encode().decode('latin-1'), 'ü'),
     ('x' * 255, 'x' * 255), ('a b', 'a b'),

@@ -148,3 +148,31 @@ def test_cached_decisions_follow_a_changed_policy_file(tmp_path):
     assert not authorizer.authorize(rule, {'user_id': 'bob'}, bob)
     admin = oslo_context.RequestContext(user_id='root', roles=['admin'])
     assert authorizer.authorize(rule, {'user_id': 'bob'}, admin)
+
+
+def test_decisions_are_cached_by_every_credential(tmp_path):
+    from oslo_context import context as oslo_context
+
+    from cloudprefs import policy
+
+    class NestedValuesContext(oslo_context.RequestContext):
+        """A context whose policy values are not flat."""
+
+        def to_policy_values(self):
+            values = super().to_policy_values()
+            values['extra'] = {'tags': ['a']}
+            return values
+
+    conf = service.prepare_conf([], default_config_files=[],
+                                command_line=False)
+    authorizer = policy.Authorizer(policy.make_enforcer(conf),
+                                   clock=FakeClock())
+    rule = 'cloudprefs:containers:delete_all'
+    member = oslo_context.RequestContext(user_id='bob', roles=['member'])
+    admin = oslo_context.RequestContext(user_id='bob', roles=['admin'])
+    nested = NestedValuesContext(user_id='bob', roles=['member'])
+    assert authorizer.authorize(rule, {'user_id': 'bob'}, member)
+    assert not authorizer.authorize(rule, {'user_id': 'alice'}, member)
+    assert authorizer.authorize(rule, {'user_id': 'alice'}, admin)
+    assert authorizer.authorize(rule, {'user_id': 'bob'}, nested)
+    assert not authorizer.authorize(rule, {'user_id': 'alice'}, nested)
