@@ -264,6 +264,52 @@ class StorageContract:
         assert driver.list_containers(USER) == ['new']
         assert len(driver.get_container(USER, 'new').value) == 32
 
+    # Two drivers on one store (two API processes) ----------------------------
+    # A driver may remember what it last read or wrote; each test leaves
+    # ``first`` with an out-of-date view and checks its next write still
+    # starts from what is stored.
+
+    def test_write_after_another_driver_wrote_keeps_both(self,
+                                                         driver_factory):
+        first, second = driver_factory(), driver_factory()
+        first.set_value(USER, 'c', ['a'], 1)
+        first.get_container(USER, 'c')
+        second.set_value(USER, 'c', ['b'], 2)
+        first.set_value(USER, 'c', ['c'], 3)
+        assert second.get_container(USER, 'c').value == {'a': 1, 'b': 2,
+                                                         'c': 3}
+
+    def test_write_after_another_driver_deleted_starts_afresh(
+            self, driver_factory):
+        first, second = driver_factory(), driver_factory()
+        first.merge(USER, 'c', {'old': True})
+        second.delete_container(USER, 'c')
+        first.set_value(USER, 'c', ['new'], 1)
+        assert second.get_container(USER, 'c').value == {'new': 1}
+
+    def test_path_conflict_is_judged_on_what_is_stored(self,
+                                                       driver_factory):
+        first, second = driver_factory(), driver_factory()
+        first.set_value(USER, 'c', ['a'], 'a string')
+        second.set_value(USER, 'c', ['a'], {})
+        first.set_value(USER, 'c', ['a', 'b'], 1)     # no conflict now
+        assert second.get_container(USER, 'c').value == {'a': {'b': 1}}
+        second.set_value(USER, 'c', ['a'], 0)
+        with pytest.raises(exceptions.PathConflict):
+            first.set_value(USER, 'c', ['a', 'b'], 2)
+        assert second.get_container(USER, 'c').value == {'a': 0}
+
+    def test_if_match_is_judged_on_what_is_stored(self, driver_factory):
+        first, second = driver_factory(), driver_factory()
+        first.set_value(USER, 'c', ['a'], 1)
+        newer = second.set_value(USER, 'c', ['a'], 2)
+        first.set_value(USER, 'c', ['a'], 3,
+                        precondition=Precondition({newer}))
+        assert second.get_container(USER, 'c').value == {'a': 3}
+        with pytest.raises(exceptions.RevisionMismatch):
+            first.set_value(USER, 'c', ['a'], 4,
+                            precondition=Precondition({newer}))
+
     # Failures ----------------------------------------------------------------
 
     def test_unreachable_database_raises_backend_unavailable(

@@ -25,6 +25,7 @@ of the process; SQLite's busy timeout is kept short and a writer of another
 process is waited for in Python.
 """
 
+import collections
 import contextlib
 import fcntl
 import json
@@ -40,6 +41,7 @@ from sqlalchemy import exc as sa_exc
 
 from cloudprefs.storage import base
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import recent
 from cloudprefs.storage import sql_migration
 from cloudprefs.storage.sql_tables import containers
 from cloudprefs.storage.sql_tables import user_usage
@@ -67,11 +69,22 @@ _PG_CONNECTION_PREFIXES = ('08', '57P')  # connection exception, shutdown
 _TRANSIENT, _CONNECTION, _PERMANENT = 'transient', 'connection', 'permanent'
 
 
-def classify(error):
-    """Sort a DBAPIError into transient, connection or permanent."""
-    if error.connection_invalidated:
-        return _CONNECTION
-    orig = error.orig
+def classify(error, dbapi_errors=()):
+    """Sort a database error into transient, connection or permanent.
+
+    ``error`` is SQLAlchemy's DBAPIError, or the DBAPI's own exception
+    from a statement run on a bare DBAPI connection; ``dbapi_errors``
+    are then the DBAPI's OperationalError and InterfaceError classes.
+    """
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return _CONNECTION
+        orig = error.orig
+        no_server_answer = isinstance(
+            error, (sa_exc.OperationalError, sa_exc.InterfaceError))
+    else:
+        orig = error
+        no_server_answer = isinstance(error, dbapi_errors)
     pgcode = getattr(orig, 'pgcode', None)
     if pgcode:
         if pgcode in _PG_TRANSIENT:
@@ -87,10 +100,81 @@ def classify(error):
             return _CONNECTION
     if 'database is locked' in str(orig):   # SQLite, another process
         return _TRANSIENT
-    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+    if no_server_answer:
         # No code: the client library could not reach the server at all.
         return _CONNECTION
     return _PERMANENT
+
+
+StoredRow = collections.namedtuple(
+    'StoredRow', ['value', 'revision', 'modified_us', 'size'])
+
+
+class _Prepared:
+    """A statement compiled once for the dialect and run on a bare DBAPI
+    cursor: SQLAlchemy's per-execution work (statement cache keys, the
+    Connection and result objects) costs more than the round trip to a
+    local database. Values of key columns are passed as UTF-8 bytes, as
+    :class:`~cloudprefs.storage.sql_tables.UTF8Bytes` would bind them.
+    """
+
+    def __init__(self, statement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._order = compiled.positiontup if compiled.positional else None
+
+    def _params(self, values):
+        if self._order is None:
+            return values
+        return tuple(values[key] for key in self._order)
+
+    def fetch_one(self, dbapi_connection, **values):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(values))
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def execute(self, dbapi_connection, **values):
+        """Run the statement; the number of rows it changed."""
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(values))
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
+def _prepare_statements(dialect):
+    c = containers.c
+    bind = sa.bindparam
+    return {
+        'select': _Prepared(
+            sa.select(c.value, c.revision, c.modified_us, c.size)
+            .where(c.user_id == bind('b_user_id'), c.name == bind('b_name')),
+            dialect),
+        'insert': _Prepared(
+            sa.insert(containers).values(
+                user_id=bind('b_user_id'), name=bind('b_name'),
+                revision=bind('b_revision'),
+                modified_us=bind('b_modified_us'), size=bind('b_size'),
+                value=bind('b_value')),
+            dialect),
+        'update': _Prepared(   # the compare-and-swap
+            sa.update(containers)
+            .where(c.user_id == bind('b_user_id'), c.name == bind('b_name'),
+                   c.revision == bind('b_seen_revision'))
+            .values(revision=bind('b_revision'),
+                    modified_us=bind('b_modified_us'), size=bind('b_size'),
+                    value=bind('b_value')),
+            dialect),
+        'delete': _Prepared(   # the compare-and-swap, deleting
+            sa.delete(containers)
+            .where(c.user_id == bind('b_user_id'), c.name == bind('b_name'),
+                   c.revision == bind('b_seen_revision')),
+            dialect),
+    }
 
 
 class SQLDriver(base.StorageDriver):
@@ -118,7 +202,12 @@ class SQLDriver(base.StorageDriver):
             self._autocommit_engine = self._server_engine(conf,
                                                           autocommit=True)
             self._write_lock = None
-        self._compile_select_row()
+        dialect = self._autocommit_engine.dialect
+        self._statements = _prepare_statements(dialect)
+        self._dbapi = dialect.loaded_dbapi
+        self._no_answer_errors = (self._dbapi.OperationalError,
+                                  self._dbapi.InterfaceError)
+        self._recent = recent.RecentContainers()
 
     # Engines -----------------------------------------------------------------
 
@@ -210,27 +299,54 @@ class SQLDriver(base.StorageDriver):
     # Running statements ------------------------------------------------------
 
     def _run(self, operation, *args, transaction=False):
-        """Run ``operation(connection, *args)`` until it succeeds.
+        """Run ``operation(connection, *args)`` on a SQLAlchemy Connection
+        until it succeeds.
 
         With ``transaction`` the connection is in a transaction that the
         operation commits; otherwise each statement commits by itself.
+        """
+        engine = self._engine if transaction else self._autocommit_engine
+
+        def attempt():
+            with engine.connect() as connection:
+                return operation(connection, *args)
+        return self._retry(attempt)
+
+    def _run_raw(self, operation, *args):
+        """Run ``operation(dbapi_connection, *args)`` on a bare DBAPI
+        connection of the autocommit pool until it succeeds: the hot
+        path, for statements that stand alone."""
+        def attempt():
+            dbapi_connection = self._autocommit_engine.raw_connection()
+            try:
+                return operation(dbapi_connection, *args)
+            except self._dbapi.Error as error:
+                if classify(error, self._no_answer_errors) == _CONNECTION:
+                    # Not back into the pool: the next attempt connects.
+                    dbapi_connection.invalidate()
+                raise
+            finally:
+                dbapi_connection.close()
+        return self._retry(attempt)
+
+    def _retry(self, attempt):
+        """Call ``attempt()`` until it succeeds.
+
         Transient and connection errors are retried until ``[database]
         timeout`` has passed since the first attempt; then, and for any
         other database error, a storage exception is raised. A stale
         pooled connection is one such error: it is dropped and the
         operation runs again on a fresh one.
         """
-        engine = self._engine if transaction else self._autocommit_engine
         deadline = time.monotonic() + self._timeout
         delay = 0.005
         while True:
             try:
-                with engine.connect() as connection:
-                    return operation(connection, *args)
+                return attempt()
             except exceptions.StorageError:
                 raise
-            except sa_exc.DBAPIError as error:
-                kind = classify(error)
+            except (sa_exc.DBAPIError, self._dbapi.Error) as error:
+                kind = classify(error, self._no_answer_errors)
                 if kind == _PERMANENT:
                     raise exceptions.BackendError(
                         'database error') from error
@@ -238,7 +354,7 @@ class SQLDriver(base.StorageDriver):
                     raise exceptions.BackendUnavailable(
                         'database unavailable') from error
                 LOG.debug('Retrying after a %s database error: %s', kind,
-                          error.orig)
+                          getattr(error, 'orig', error))
             except sa_exc.TimeoutError as error:
                 raise exceptions.BackendUnavailable(
                     'no database connection free in time') from error
@@ -355,36 +471,20 @@ class SQLDriver(base.StorageDriver):
         self._ensure_schema()
         return self._run(self._count_usage, user_id)
 
-    def _select_row(self, connection, user_id, name):
-        # The hottest statement: compiled once per driver and run as the
-        # dialect's own SQL, skipping SQLAlchemy's per-execution statement
-        # construction and cache-key work.
-        return connection.exec_driver_sql(
-            self._select_row_sql,
-            self._select_row_params(user_id.encode('utf-8'),
-                                    name.encode('utf-8'))).first()
-
-    def _compile_select_row(self):
-        query = (sa.select(containers.c.value, containers.c.revision,
-                           containers.c.modified_us, containers.c.size)
-                 .where(containers.c.user_id == sa.bindparam('user_id'),
-                        containers.c.name == sa.bindparam('name')))
-        compiled = query.compile(dialect=self._autocommit_engine.dialect)
-        self._select_row_sql = str(compiled)
-        order = compiled.positiontup if compiled.positional else None
-
-        def params(user_id, name):
-            named = {'user_id': user_id, 'name': name}
-            if order is None:
-                return named
-            return tuple(named[key] for key in order)
-        self._select_row_params = params
+    def _read_row(self, dbapi_connection, user_id, name):
+        row = self._statements['select'].fetch_one(
+            dbapi_connection, b_user_id=user_id.encode('utf-8'),
+            b_name=name.encode('utf-8'))
+        return None if row is None else StoredRow(*row)
 
     def get_container(self, user_id, name):
         self._ensure_schema()
-        row = self._run(self._select_row, user_id, name)
+        row = self._run_raw(self._read_row, user_id, name)
         if row is None:
             raise exceptions.NotFound()
+        if not self.enforces_quota:
+            self._recent.remember(user_id, name, row.revision, row.value,
+                                  row.size)
         return base.Container(json.loads(row.value), row.revision,
                               row.modified_us / 1e6)
 
@@ -415,63 +515,112 @@ class SQLDriver(base.StorageDriver):
     def update_container(self, user_id, name, mutate, create_missing,
                          precondition=None):
         self._ensure_schema()
+        if not self.enforces_quota:
+            seen = self._recent.get(user_id, name)
+            if seen is not None:
+                revision = self._write_as_seen(user_id, name, mutate,
+                                               precondition, seen)
+                if revision is not None:
+                    return revision
         return self._until_won(self._try_update, user_id, name, mutate,
                                create_missing, precondition)
 
-    def _until_won(self, attempt, *args):
-        """Run a compare-and-swap ``attempt`` until it wins the race.
+    def _write_as_seen(self, user_id, name, mutate, precondition, seen):
+        """The write in one round trip: the compare-and-swap from what
+        this process last saw of the container. None when that turns out
+        to be out of date; the caller then reads the row."""
+        try:
+            base.check_precondition(precondition, seen.revision)
+            encoded = self.encode(mutate(json.loads(seen.text)))
+        except exceptions.StorageError:
+            return None     # perhaps only because ``seen`` is out of date
+        revision = base.next_revision(seen.revision)
+        with self._writer():
+            changed = self._run_raw(self._compare_and_swap, user_id, name,
+                                    seen.revision, revision, encoded)
+        if changed != 1:
+            self._recent.forget(user_id, name)
+            return None
+        self._recent.remember(user_id, name, revision, encoded.text,
+                              encoded.size)
+        return revision
 
-        Quota accounting spans two tables, so it runs in a transaction;
-        without quotas each attempt is one SELECT and one atomic write.
+    def _compare_and_swap(self, dbapi_connection, user_id, name,
+                          seen_revision, revision, encoded):
+        """Replace the row if it is still at ``seen_revision``; the number
+        of rows changed (0 or 1)."""
+        return self._statements['update'].execute(
+            dbapi_connection, b_user_id=user_id.encode('utf-8'),
+            b_name=name.encode('utf-8'), b_seen_revision=seen_revision,
+            b_revision=revision, b_modified_us=time.time_ns() // 1000,
+            b_size=encoded.size, b_value=encoded.text)
+
+    def _until_won(self, attempt, *args):
+        """Run a compare-and-swap ``attempt(dbapi_connection, transaction,
+        *args)`` until it wins the race.
+
+        Quota accounting spans two tables, so it runs in a transaction
+        (``transaction`` is its SQLAlchemy Connection); without quotas
+        each attempt is one SELECT and one atomic write on a bare
+        autocommit connection, and ``transaction`` is None.
         """
-        def run_attempt():
-            with self._writer():
-                return self._run(attempt, *args,
-                                 transaction=self.enforces_quota)
+        if self.enforces_quota:
+            def in_transaction(connection):
+                connection.begin()
+                return attempt(connection.connection, connection, *args)
+
+            def run_attempt():
+                with self._writer():
+                    return self._run(in_transaction, transaction=True)
+        else:
+            def run_attempt():
+                with self._writer():
+                    return self._run_raw(attempt, None, *args)
         return base.until_won(run_attempt)
 
-    def _try_update(self, connection, user_id, name, mutate, create_missing,
-                    precondition):
-        row = self._select_row(connection, user_id, name)
+    def _lost_race(self, transaction):
+        if transaction is not None:
+            transaction.rollback()
+        return base.LOST_RACE
+
+    def _try_update(self, dbapi_connection, transaction, user_id, name,
+                    mutate, create_missing, precondition):
+        row = self._read_row(dbapi_connection, user_id, name)
         base.check_precondition(precondition,
                                 None if row is None else row.revision)
-        now_us = time.time_ns() // 1000
         if row is None:
             if not create_missing:
                 return None
             revision = base.next_revision()
             encoded = self.encode(mutate({}))
-            statement = sa.insert(containers).values(
-                user_id=user_id, name=name, revision=revision,
-                modified_us=now_us, size=encoded.size, value=encoded.text)
             try:
-                if self.enforces_quota:
-                    self._reserve(connection, user_id, 1, encoded.size)
-                connection.execute(statement)
+                if transaction is not None:
+                    self._reserve(transaction, user_id, 1, encoded.size)
+                self._statements['insert'].execute(
+                    dbapi_connection, b_user_id=user_id.encode('utf-8'),
+                    b_name=name.encode('utf-8'), b_revision=revision,
+                    b_modified_us=time.time_ns() // 1000,
+                    b_size=encoded.size, b_value=encoded.text)
+            except (sa_exc.IntegrityError, self._dbapi.IntegrityError):
+                return self._lost_race(transaction)
+        else:
+            revision = base.next_revision(row.revision)
+            encoded = self.encode(mutate(json.loads(row.value)))
+            try:
+                if transaction is not None:
+                    self._reserve(transaction, user_id, 0,
+                                  encoded.size - row.size)
             except sa_exc.IntegrityError:
-                connection.rollback()
-                return base.LOST_RACE
-            connection.commit()
-            return revision
-        revision = base.next_revision(row.revision)
-        encoded = self.encode(mutate(json.loads(row.value)))
-        statement = (sa.update(containers)
-                     .where(containers.c.user_id == user_id,
-                            containers.c.name == name,
-                            containers.c.revision == row.revision)
-                     .values(revision=revision, modified_us=now_us,
-                             size=encoded.size, value=encoded.text))
-        try:
-            if self.enforces_quota:
-                self._reserve(connection, user_id, 0,
-                              encoded.size - row.size)
-        except sa_exc.IntegrityError:
-            connection.rollback()
-            return base.LOST_RACE
-        if connection.execute(statement).rowcount != 1:
-            connection.rollback()
-            return base.LOST_RACE
-        connection.commit()
+                return self._lost_race(transaction)
+            if self._compare_and_swap(dbapi_connection, user_id, name,
+                                      row.revision, revision,
+                                      encoded) != 1:
+                return self._lost_race(transaction)
+        if transaction is not None:
+            transaction.commit()
+        else:
+            self._recent.remember(user_id, name, revision, encoded.text,
+                                  encoded.size)
         return revision
 
     def _reserve(self, connection, user_id, added_containers, added_bytes):
@@ -503,6 +652,7 @@ class SQLDriver(base.StorageDriver):
 
     def delete_container(self, user_id, name, precondition=None):
         self._ensure_schema()
+        self._recent.forget(user_id, name)
         if precondition is None and not self.enforces_quota:
             statement = sa.delete(containers).where(
                 containers.c.user_id == user_id, containers.c.name == name)
@@ -511,25 +661,25 @@ class SQLDriver(base.StorageDriver):
             return
         self._until_won(self._try_delete, user_id, name, precondition)
 
-    def _try_delete(self, connection, user_id, name, precondition):
-        row = self._select_row(connection, user_id, name)
+    def _try_delete(self, dbapi_connection, transaction, user_id, name,
+                    precondition):
+        row = self._read_row(dbapi_connection, user_id, name)
         base.check_precondition(precondition,
                                 None if row is None else row.revision)
         if row is None:
             return None
         try:
-            if self.enforces_quota:
-                self._reserve(connection, user_id, -1, -row.size)
+            if transaction is not None:
+                self._reserve(transaction, user_id, -1, -row.size)
         except sa_exc.IntegrityError:
-            connection.rollback()
-            return base.LOST_RACE
-        result = connection.execute(sa.delete(containers).where(
-            containers.c.user_id == user_id, containers.c.name == name,
-            containers.c.revision == row.revision))
-        if result.rowcount != 1:
-            connection.rollback()
-            return base.LOST_RACE
-        connection.commit()
+            return self._lost_race(transaction)
+        deleted = self._statements['delete'].execute(
+            dbapi_connection, b_user_id=user_id.encode('utf-8'),
+            b_name=name.encode('utf-8'), b_seen_revision=row.revision)
+        if deleted != 1:
+            return self._lost_race(transaction)
+        if transaction is not None:
+            transaction.commit()
         return None
 
     @staticmethod
@@ -550,6 +700,7 @@ class SQLDriver(base.StorageDriver):
                 sa.delete(containers).where(containers.c.user_id == user_id),
                 sa.delete(user_usage).where(user_usage.c.user_id == user_id))
 
+        self._recent.forget_user(user_id)
         with self._writer():
             self._run(run, transaction=True)
 

@@ -51,6 +51,26 @@ def test_classify(error, kind):
     assert sql.classify(error) == kind
 
 
+PG_NO_ANSWER = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+@pytest.mark.parametrize('error, kind', [
+    # Raised by statements run on a bare DBAPI connection (the hot path).
+    (pg_error('40P01'), 'transient'),
+    (pg_error('57P01'), 'connection'),
+    (pg_error('42P01'), 'permanent'),
+    (psycopg2.OperationalError('server closed the connection'),
+     'connection'),
+    (psycopg2.InterfaceError('connection already closed'), 'connection'),
+    (psycopg2.IntegrityError('duplicate key'), 'permanent'),
+    (pymysql.err.OperationalError(1213, 'Deadlock found'), 'transient'),
+    (pymysql.err.OperationalError(2006, 'MySQL server has gone away'),
+     'connection'),
+])
+def test_classify_dbapi_errors(error, kind):
+    assert sql.classify(error, PG_NO_ANSWER) == kind
+
+
 class FlakyEngine:
     """Fails the first ``failures`` connections with ``error``."""
 
@@ -59,11 +79,18 @@ class FlakyEngine:
         self.error = error
         self.failures = failures
 
-    def connect(self):
+    def _fail(self):
         if self.failures:
             self.failures -= 1
             raise self.error
+
+    def connect(self):
+        self._fail()
         return self.engine.connect()
+
+    def raw_connection(self):
+        self._fail()
+        return self.engine.raw_connection()
 
     def dispose(self):
         self.engine.dispose()
