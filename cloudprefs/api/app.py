@@ -1,5 +1,6 @@
 """The /v1 WSGI application: route table → handler → storage driver."""
 
+import functools
 import logging
 
 from cloudprefs.api import conditional
@@ -24,6 +25,9 @@ class V1Application:
         self.storage = storage_driver
         self.authorizer = authorizer
         self.mapper = routes.make_map()
+        # A match depends on the path only; clients repeat their paths.
+        self._routematch = functools.lru_cache(maxsize=4096)(
+            self.mapper.routematch)
 
     def __call__(self, environ, start_response):
         # Plain WSGI around a WebOb request: webob.dec.wsgify would copy
@@ -50,7 +54,7 @@ class V1Application:
 
     def _route(self, req):
         raw_path = paths.normalize(paths.raw_path_info(req.environ))
-        match = self.mapper.routematch(raw_path)
+        match = self._routematch(raw_path)
         if match is None:
             raise errors.APIError(404, errors.NOT_FOUND,
                                   'No such resource.')

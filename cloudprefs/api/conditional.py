@@ -5,6 +5,7 @@ write. A listing's ETag is a digest of the listed names.
 """
 
 import email.utils
+import functools
 import hashlib
 import json
 
@@ -22,7 +23,13 @@ def listing_etag(names):
 
 
 def http_date(timestamp):
-    return email.utils.formatdate(int(timestamp), usegmt=True)
+    return _format_http_date(int(timestamp))
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_http_date(seconds):
+    # Many answers carry the same few modification times.
+    return email.utils.formatdate(seconds, usegmt=True)
 
 
 def _entity_tags(header):
@@ -53,14 +60,15 @@ def _revisions(tags, allow_weak):
 def not_modified(req, current_etag, modified_at=None):
     """True when a GET/HEAD's If-None-Match or If-Modified-Since says the
     client's copy is current (answer 304)."""
-    if_none_match = req.headers.get('If-None-Match')
+    # The environ, not req.headers: this runs on every GET.
+    if_none_match = req.environ.get('HTTP_IF_NONE_MATCH')
     if if_none_match is not None:
         tags = _entity_tags(if_none_match)
         if tags == '*':
             return True
         opaque = {tag[2:] if tag.startswith('W/') else tag for tag in tags}
         return current_etag in opaque
-    since = req.headers.get('If-Modified-Since')
+    since = req.environ.get('HTTP_IF_MODIFIED_SINCE')
     if since is not None and modified_at is not None:
         try:
             since_time = email.utils.parsedate_to_datetime(since)
@@ -78,8 +86,8 @@ def write_precondition(req, allow_if_none_match):
     ``If-None-Match: *`` (create only) is defined for POST /v1/<c> only;
     elsewhere, and with entity tags, If-None-Match on a write is refused.
     """
-    if_match = req.headers.get('If-Match')
-    if_none_match = req.headers.get('If-None-Match')
+    if_match = req.environ.get('HTTP_IF_MATCH')
+    if_none_match = req.environ.get('HTTP_IF_NONE_MATCH')
     if if_none_match is not None:
         if not allow_if_none_match or _entity_tags(if_none_match) != '*':
             raise errors.APIError(

@@ -27,25 +27,27 @@ def policy_rule(name):
     return decorate
 
 
+# Responses are built from a status line and a header list: WebOb's
+# content-type and charset handling would cost more than the handler.
+
 def _json_response(value, headers=None):
     text = json.dumps(value, ensure_ascii=False, separators=(',', ':'))
-    response = webob.Response(status=200, body=text.encode('utf-8'),
-                              content_type='application/json', charset=None)
-    response.headers.update(headers or {})
-    return response
+    headerlist = [('Content-Type', 'application/json')]
+    headerlist.extend((headers or {}).items())
+    return webob.Response(body=text.encode('utf-8'), status='200 OK',
+                          headerlist=headerlist)
 
 
 def _no_content(revision=None):
-    response = webob.Response(status=204)
+    headerlist = []
     if revision is not None:
-        response.headers['ETag'] = conditional.etag(revision)
-    return response
+        headerlist.append(('ETag', conditional.etag(revision)))
+    return webob.Response(status='204 No Content', headerlist=headerlist)
 
 
 def _not_modified(headers):
-    response = webob.Response(status=304)
-    response.headers.update(headers)
-    return response
+    return webob.Response(status='304 Not Modified',
+                          headerlist=list(headers.items()))
 
 
 _NO_BODY = object()
