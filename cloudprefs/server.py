@@ -15,6 +15,7 @@ A worker that gets SIGTERM stops accepting, lets requests in flight finish
 This module expects eventlet's monkey patching (cloudprefs.cmd.api).
 """
 
+import gc
 import logging
 import os
 import signal
@@ -61,6 +62,7 @@ def serve(conf, sock, app):
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)   # the master's business
 
+    _freeze_startup_objects()
     server = eventlet.spawn(
         eventlet.wsgi.server, sock, app,
         custom_pool=eventlet.GreenPool(conf.green_pool_size),
@@ -87,6 +89,19 @@ def serve(conf, sock, app):
     except greenlet.GreenletExit:
         pass
     LOG.info('Stopped.')
+
+
+def _freeze_startup_objects():
+    """Keep the objects made at start-up out of garbage collection.
+
+    The loaded libraries, configuration and pipeline are hundreds of
+    thousands of objects that live as long as the process; every full
+    collection would walk them all, a pause of tens of milliseconds that
+    every request in flight waits out (it showed as p99 latency). Requests
+    make few reference cycles, so collections stay cheap without them.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _exit_now(reason):
