@@ -91,6 +91,32 @@ def serve(conf, sock, app):
     LOG.info('Stopped.')
 
 
+def _all_log_handlers():
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)]
+    return {handler for logger in loggers for handler in logger.handlers}
+
+
+def own_logging_locks():
+    """Give a forked worker logging handler locks of its own.
+
+    Under eventlet, oslo.log makes every handler lock a mutex built on a
+    pipe; a worker inherits the master's pipe, so without this the master
+    and all workers share one lock, and a worker killed while holding it
+    (SIGKILL, the OOM killer) takes the token with it: every process then
+    blocks at its next log line, answering nothing and starting no new
+    worker. Python's own at-fork reinitialization does not cover these
+    locks.
+    """
+    for handler in _all_log_handlers():
+        inherited = handler.lock
+        handler.createLock()
+        close = getattr(inherited, 'close', None)
+        if close is not None and inherited is not handler.lock:
+            close()     # this process's copies of the inherited pipe
+
+
 def _freeze_startup_objects():
     """Keep the objects made at start-up out of garbage collection.
 
@@ -149,6 +175,7 @@ class Master:
     def _run_worker(self):
         # A new hub: the master's epoll descriptor must not be shared.
         eventlet.hubs.use_hub()
+        own_logging_locks()
         status = 0
         try:
             serve(self.conf, self.sock, self.load_app())

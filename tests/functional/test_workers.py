@@ -94,6 +94,31 @@ def test_killed_worker_is_replaced_and_no_acknowledged_write_is_lost(api):
                          timeout=30).status_code == 204
 
 
+def pipes_of(pid):
+    found = set()
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except OSError:     # closed meanwhile
+            continue
+        if target.startswith('pipe:'):
+            found.add(target)
+    return found
+
+
+def test_workers_share_no_lock_with_the_master(api):
+    # oslo.log's handler locks under eventlet are pipes; shared through
+    # the fork, a worker killed while holding one blocked every process
+    # of the service (seen once in the kill test above).
+    workers = wait_for_workers(api, WORKERS)
+    master_pipes = pipes_of(api.process.pid)
+    assert master_pipes
+    worker_pipes = [pipes_of(pid) for pid in workers]
+    for pipes in worker_pipes:
+        assert pipes and not pipes & master_pipes
+    assert not worker_pipes[0] & worker_pipes[1]
+
+
 def slow_upload(api, user, path, chunks, pause):
     """POST a chunked body slowly; return the status."""
     connection = http.client.HTTPConnection('127.0.0.1', api.port,
