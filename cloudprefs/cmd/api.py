@@ -23,6 +23,10 @@ from cloudprefs.api import deploy  # noqa: E402
 from cloudprefs import server  # noqa: E402
 from cloudprefs import service  # noqa: E402
 from cloudprefs import storage  # noqa: E402
+from cloudprefs.storage import psycopg_wait  # noqa: E402
+
+# A wait callback that saves the hub registration when it can (see there).
+psycopg_wait.install()
 
 LOG = logging.getLogger(__name__)
 
