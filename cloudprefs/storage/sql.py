@@ -208,6 +208,7 @@ class SQLDriver(base.StorageDriver):
         self._no_answer_errors = (self._dbapi.OperationalError,
                                   self._dbapi.InterfaceError)
         self._recent = recent.RecentContainers()
+        self._writer_turns = recent.WriterTurns()
         # Bare connections of the autocommit pool kept between uses (see
         # _run_raw), at most as many as the pool keeps open.
         self._idle_raw = []
@@ -549,15 +550,16 @@ class SQLDriver(base.StorageDriver):
     def update_container(self, user_id, name, mutate, create_missing,
                          precondition=None):
         self._ensure_schema()
-        if not self.enforces_quota:
-            seen = self._recent.get(user_id, name)
-            if seen is not None:
-                revision = self._write_as_seen(user_id, name, mutate,
-                                               precondition, seen)
-                if revision is not None:
-                    return revision
-        return self._until_won(self._try_update, user_id, name, mutate,
-                               create_missing, precondition)
+        with self._writer_turns.turn(user_id, name):
+            if not self.enforces_quota:
+                seen = self._recent.get(user_id, name)
+                if seen is not None:
+                    revision = self._write_as_seen(user_id, name, mutate,
+                                                   precondition, seen)
+                    if revision is not None:
+                        return revision
+            return self._until_won(self._try_update, user_id, name, mutate,
+                                   create_missing, precondition)
 
     def _write_as_seen(self, user_id, name, mutate, precondition, seen):
         """The write in one round trip: the compare-and-swap from what

@@ -1,4 +1,8 @@
-"""The bounded memory of recently seen containers (a write's guess)."""
+"""The bounded memory of recently seen containers (a write's guess) and
+the writers' turns."""
+
+import threading
+import time
 
 from cloudprefs.storage import recent
 
@@ -60,3 +64,41 @@ def test_forget_user_drops_only_that_user():
     assert seen.get('u', 'a') is None and seen.get('u', 'b') is None
     assert seen.get('v', 'a') is not None
     assert seen.bytes == 2
+
+
+def test_writers_of_one_container_take_turns():
+    turns = recent.WriterTurns()
+    inside = []
+    overlaps = []
+
+    def write(name):
+        with turns.turn('u', name):
+            inside.append(name)
+            if inside.count(name) > 1:
+                overlaps.append(name)
+            time.sleep(0.005)   # room for an overlap, were there no turns
+            inside.remove(name)
+
+    threads = [threading.Thread(target=write, args=(name,))
+               for name in ['a'] * 5 + ['b'] * 5]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == []
+    assert len(turns) == 0      # nothing kept once every writer is done
+
+
+def test_writers_of_other_containers_do_not_wait():
+    turns = recent.WriterTurns()
+    other_inside = threading.Event()
+
+    def write_other():
+        with turns.turn('u', 'b'):
+            other_inside.set()
+
+    with turns.turn('u', 'a'):
+        other = threading.Thread(target=write_other)
+        other.start()
+        assert other_inside.wait(10)
+    other.join()
