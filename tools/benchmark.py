@@ -85,11 +85,23 @@ def _milliseconds(text):
 
 def _percentile_ms(output, percent):
     # The "Latency Distribution" lines, not the "+/- Stdev" percentages.
-    match = re.search(r'(?m)^\s+%d%%\s+(\S+)$' % percent, output)
+    match = re.search(r'(?m)^\s+%d%%\s+(\d\S*)\s*$' % percent, output)
+    if match is None:
+        raise ValueError('no %d%% latency in the output of wrk:\n%s'
+                         % (percent, output))
     return _milliseconds(match.group(1))
 
 
 def run_wrk(url, script, connections, duration, env):
+    try:
+        return _run_wrk_once(url, script, connections, duration, env)
+    except ValueError as error:
+        # Seen once in a long run; the output tells why. One more try.
+        print(error, file=sys.stderr)
+        return _run_wrk_once(url, script, connections, duration, env)
+
+
+def _run_wrk_once(url, script, connections, duration, env):
     output = subprocess.run(
         ['wrk', '-t1', '-c%d' % connections, '-d%ds' % duration, '--latency',
          '-s', os.path.join(LUA_DIR, script), url],
