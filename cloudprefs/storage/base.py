@@ -33,11 +33,13 @@ a native single-statement version as long as the contract suite passes.
 
 import abc
 import collections
+import json
 import random
 import time
 
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import recent
 
 Container = collections.namedtuple('Container',
                                    ['value', 'revision', 'modified_at'])
@@ -163,6 +165,10 @@ class StorageDriver(metaclass=abc.ABCMeta):
                            conf.quota.bytes_per_user)
         self.enforces_quota = (self.quota.containers is not None
                                or self.quota.bytes is not None)
+        # What this process last saw of recently used containers, and whose
+        # turn it is to write one (see :mod:`cloudprefs.storage.recent`).
+        self._recent = recent.RecentContainers()
+        self._writer_turns = recent.WriterTurns()
 
     # Reads ---------------------------------------------------------------
 
@@ -221,6 +227,35 @@ class StorageDriver(metaclass=abc.ABCMeta):
         value (it checks the size limit), and with quotas configured keeps
         the user within them.
         """
+
+    def _write_from_recent(self, user_id, name, mutate, precondition,
+                           compare_and_swap):
+        """A write in one round trip, from what this process last saw of
+        the container; None when it saw nothing or that is out of date
+        (the caller then reads the container and writes as usual).
+
+        ``compare_and_swap(seen_revision, revision, value, encoded)``
+        replaces the container if it is still at ``seen_revision`` and
+        says whether it did. Only for drivers without quota accounting,
+        whose writes need nothing else. The caller holds the container's
+        writer turn.
+        """
+        seen = self._recent.get(user_id, name)
+        if seen is None:
+            return None
+        try:
+            check_precondition(precondition, seen.revision)
+            value = mutate(json.loads(seen.text))
+            encoded = self.encode(value)
+        except exceptions.StorageError:
+            return None     # perhaps only because ``seen`` is out of date
+        revision = next_revision(seen.revision)
+        if not compare_and_swap(seen.revision, revision, value, encoded):
+            self._recent.forget(user_id, name)
+            return None
+        self._recent.remember(user_id, name, revision, encoded.text,
+                              encoded.size)
+        return revision
 
     @abc.abstractmethod
     def delete_container(self, user_id, name, precondition=None):

@@ -197,8 +197,30 @@ class MongoDBDriver(base.StorageDriver):
     def update_container(self, user_id, name, mutate, create_missing,
                          precondition=None):
         self._ensure_indexes()
-        return self._until_won(self._try_update, user_id, name, mutate,
-                               create_missing, precondition)
+        with self._writer_turns.turn(user_id, name):
+            if not self.enforces_quota:
+                revision = self._write_from_recent(
+                    user_id, name, mutate, precondition,
+                    lambda seen_revision, revision, value, encoded:
+                        self._run(self._swap_seen, user_id, name,
+                                  seen_revision, revision, value, encoded))
+                if revision is not None:
+                    return revision
+            return self._until_won(self._try_update, user_id, name, mutate,
+                                   create_missing, precondition)
+
+    def _swap_seen(self, user_id, name, seen_revision, revision, value,
+                   encoded):
+        return self._collection.update_one(
+            {'u': user_id, 'c': name, 'r': seen_revision},
+            {'$set': {'r': revision, 'm': time.time_ns() // 1000,
+                      's': encoded.size, 'd': escape_value(value)}}
+        ).matched_count == 1
+
+    def _remember(self, user_id, name, revision, encoded):
+        if not self.enforces_quota:
+            self._recent.remember(user_id, name, revision, encoded.text,
+                                  encoded.size)
 
     def _until_won(self, attempt, *args):
         """Run a compare-and-swap ``attempt`` until it wins the race."""
@@ -215,29 +237,31 @@ class MongoDBDriver(base.StorageDriver):
             if not create_missing:
                 return None
             value = mutate({})
-            size = self.encode(value).size
+            encoded = self.encode(value)
             revision = base.next_revision()
-            with self._reservation(user_id, 1, size) as reservation:
+            with self._reservation(user_id, 1, encoded.size) as reservation:
                 try:
                     self._collection.insert_one(
-                        dict(key, r=revision, m=now_us, s=size,
+                        dict(key, r=revision, m=now_us, s=encoded.size,
                              d=escape_value(value)))
                 except mongo_errors.DuplicateKeyError:
                     return base.LOST_RACE
                 reservation.keep()
+            self._remember(user_id, name, revision, encoded)
             return revision
         value = mutate(unescape_value(doc['d']))
-        size = self.encode(value).size
+        encoded = self.encode(value)
         revision = base.next_revision(doc['r'])
         with self._reservation(user_id, 0,
-                               size - doc.get('s', 0)) as reservation:
+                               encoded.size - doc.get('s', 0)) as reservation:
             result = self._collection.update_one(
                 dict(key, r=doc['r']),
-                {'$set': {'r': revision, 'm': now_us, 's': size,
+                {'$set': {'r': revision, 'm': now_us, 's': encoded.size,
                           'd': escape_value(value)}})
             if result.matched_count != 1:
                 return base.LOST_RACE
             reservation.keep()
+        self._remember(user_id, name, revision, encoded)
         return revision
 
     @contextlib.contextmanager
@@ -306,6 +330,7 @@ class MongoDBDriver(base.StorageDriver):
                 unescape_value(doc['d']), doc['r'], doc['m'] / 1e6)
 
     def delete_container(self, user_id, name, precondition=None):
+        self._recent.forget(user_id, name)
         if precondition is None and not self.enforces_quota:
             self._run(self._collection.delete_one, {'u': user_id, 'c': name})
             return
@@ -326,6 +351,7 @@ class MongoDBDriver(base.StorageDriver):
         return None
 
     def delete_user(self, user_id):
+        self._recent.forget_user(user_id)
         self._run(self._collection.delete_many, {'u': user_id})
         self._run(self._usage.delete_one, {'_id': user_id})
 

@@ -41,7 +41,6 @@ from sqlalchemy import exc as sa_exc
 
 from cloudprefs.storage import base
 from cloudprefs.storage import exceptions
-from cloudprefs.storage import recent
 from cloudprefs.storage import sql_migration
 from cloudprefs.storage.sql_tables import containers
 from cloudprefs.storage.sql_tables import user_usage
@@ -207,8 +206,6 @@ class SQLDriver(base.StorageDriver):
         self._dbapi = dialect.loaded_dbapi
         self._no_answer_errors = (self._dbapi.OperationalError,
                                   self._dbapi.InterfaceError)
-        self._recent = recent.RecentContainers()
-        self._writer_turns = recent.WriterTurns()
         # Bare connections of the autocommit pool kept between uses (see
         # _run_raw), at most as many as the pool keeps open.
         self._idle_raw = []
@@ -552,34 +549,20 @@ class SQLDriver(base.StorageDriver):
         self._ensure_schema()
         with self._writer_turns.turn(user_id, name):
             if not self.enforces_quota:
-                seen = self._recent.get(user_id, name)
-                if seen is not None:
-                    revision = self._write_as_seen(user_id, name, mutate,
-                                                   precondition, seen)
-                    if revision is not None:
-                        return revision
+                revision = self._write_from_recent(
+                    user_id, name, mutate, precondition,
+                    lambda seen_revision, revision, _value, encoded:
+                        self._swap_seen(user_id, name, seen_revision,
+                                        revision, encoded))
+                if revision is not None:
+                    return revision
             return self._until_won(self._try_update, user_id, name, mutate,
                                    create_missing, precondition)
 
-    def _write_as_seen(self, user_id, name, mutate, precondition, seen):
-        """The write in one round trip: the compare-and-swap from what
-        this process last saw of the container. None when that turns out
-        to be out of date; the caller then reads the row."""
-        try:
-            base.check_precondition(precondition, seen.revision)
-            encoded = self.encode(mutate(json.loads(seen.text)))
-        except exceptions.StorageError:
-            return None     # perhaps only because ``seen`` is out of date
-        revision = base.next_revision(seen.revision)
+    def _swap_seen(self, user_id, name, seen_revision, revision, encoded):
         with self._writer():
-            changed = self._run_raw(self._compare_and_swap, user_id, name,
-                                    seen.revision, revision, encoded)
-        if changed != 1:
-            self._recent.forget(user_id, name)
-            return None
-        self._recent.remember(user_id, name, revision, encoded.text,
-                              encoded.size)
-        return revision
+            return self._run_raw(self._compare_and_swap, user_id, name,
+                                 seen_revision, revision, encoded) == 1
 
     def _compare_and_swap(self, dbapi_connection, user_id, name,
                           seen_revision, revision, encoded):
