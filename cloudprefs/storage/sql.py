@@ -11,6 +11,14 @@ UPDATE``) because it behaves the same on every dialect and on MongoDB,
 holds no lock across round trips, and stays correct on a Galera cluster,
 where a row lock taken on one node does not stop a writer on another (the
 loser gets a certification failure, which is retried like a deadlock).
+Without quotas the read is usually skipped: the write starts from what
+this process last read or wrote of the container
+(:meth:`~cloudprefs.storage.base.StorageDriver._write_from_recent`), and
+the same ``WHERE revision`` turns a stale guess into a read and a retry.
+
+The hot statements (the row's SELECT, the compare-and-swap UPDATE and
+DELETE, the INSERT) are compiled once and run on bare DBAPI connections
+of the autocommit pool; the rest goes through SQLAlchemy Core.
 
 Every operation is safe to run again: a write retried after its commit was
 lost re-reads the row and sets the same value once more. So transient
