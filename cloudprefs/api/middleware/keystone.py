@@ -31,7 +31,8 @@ from cloudprefs.api import request as api_request
 GROUP = 'keystone_authtoken'
 RETRY_AFTER = '5'
 RECENT_TOKEN_SECONDS = 1.0
-MAX_RECENT_TOKENS = 10000
+# Token data with a catalog runs to tens of kilobytes.
+MAX_RECENT_TOKENS = 1000
 
 # What auth_token meets when it cannot ask Keystone; with
 # delay_auth_decision it turns them into InvalidToken, which would read as
@@ -46,14 +47,47 @@ class _KeystoneUnavailable(Exception):
     pass
 
 
+class RecentTokens:
+    """The token data this process used in the last RECENT_TOKEN_SECONDS.
+
+    Expired entries are dropped at least once a RECENT_TOKEN_SECONDS, so
+    only tokens of the last moments stay in memory, and never more than
+    MAX_RECENT_TOKENS of them.
+    """
+
+    def __init__(self, clock=time.monotonic, max_tokens=MAX_RECENT_TOKENS):
+        self._clock = clock
+        self.max_tokens = max_tokens
+        self._entries = {}      # token -> (data, usable until)
+        self._purge_at = 0.0
+
+    def __len__(self):
+        return len(self._entries)
+
+    def get(self, token):
+        entry = self._entries.get(token)
+        if entry is not None and entry[1] > self._clock():
+            return entry[0]
+        return None
+
+    def put(self, token, data):
+        now = self._clock()
+        if now >= self._purge_at or len(self._entries) >= self.max_tokens:
+            self._entries = {kept: entry for kept, entry
+                             in self._entries.items() if entry[1] > now}
+            self._purge_at = now + RECENT_TOKEN_SECONDS
+            if len(self._entries) >= self.max_tokens:
+                self._entries = {}
+        self._entries[token] = (data, now + RECENT_TOKEN_SECONDS)
+
+
 class AuthProtocol(auth_token.AuthProtocol):
     """auth_token that strips every forged identity header and tells an
     unavailable Keystone from an invalid token."""
 
     def __init__(self, app, conf):
         super().__init__(app, conf)
-        # token -> (token data, monotonic time it may be used until)
-        self._recent_tokens = {}
+        self._recent_tokens = RecentTokens()
 
     def process_request(self, request):
         request.environ.pop('HTTP_OPENSTACK_SYSTEM_SCOPE', None)
@@ -75,8 +109,8 @@ class AuthProtocol(auth_token.AuthProtocol):
     def fetch_token(self, token, allow_expired=False):
         if not allow_expired:
             recent = self._recent_tokens.get(token)
-            if recent is not None and recent[1] > time.monotonic():
-                return recent[0]
+            if recent is not None:
+                return recent
         try:
             data = super().fetch_token(token, allow_expired=allow_expired)
         except ksm_exceptions.InvalidToken as error:
@@ -84,10 +118,7 @@ class AuthProtocol(auth_token.AuthProtocol):
                 raise _KeystoneUnavailable() from error
             raise
         if not allow_expired:
-            if len(self._recent_tokens) >= MAX_RECENT_TOKENS:
-                self._recent_tokens.clear()
-            self._recent_tokens[token] = (
-                data, time.monotonic() + RECENT_TOKEN_SECONDS)
+            self._recent_tokens.put(token, data)
         return data
 
 
