@@ -228,18 +228,29 @@ class StorageDriver(metaclass=abc.ABCMeta):
         the user within them.
         """
 
+    def _update_in_turn(self, user_id, name, mutate, precondition,
+                        compare_and_swap, read_and_write):
+        """Run a write of ``update_container`` in the container's writer
+        turn: in one round trip from what this process last saw of the
+        container when it can, else by ``read_and_write()``.
+
+        ``compare_and_swap(user_id, name, seen_revision, revision, value,
+        encoded)`` replaces the container if it is still at
+        ``seen_revision`` and says whether it did. The guess is used only
+        without quota accounting, whose writes need more than that.
+        """
+        with self._writer_turns.turn(user_id, name):
+            if not self.enforces_quota:
+                revision = self._write_from_recent(
+                    user_id, name, mutate, precondition, compare_and_swap)
+                if revision is not None:
+                    return revision
+            return read_and_write()
+
     def _write_from_recent(self, user_id, name, mutate, precondition,
                            compare_and_swap):
-        """A write in one round trip, from what this process last saw of
-        the container; None when it saw nothing or that is out of date
-        (the caller then reads the container and writes as usual).
-
-        ``compare_and_swap(seen_revision, revision, value, encoded)``
-        replaces the container if it is still at ``seen_revision`` and
-        says whether it did. Only for drivers without quota accounting,
-        whose writes need nothing else. The caller holds the container's
-        writer turn.
-        """
+        """The write from what this process last saw; None when it saw
+        nothing or that is out of date."""
         seen = self._recent.get(user_id, name)
         if seen is None:
             return None
@@ -250,12 +261,19 @@ class StorageDriver(metaclass=abc.ABCMeta):
         except exceptions.StorageError:
             return None     # perhaps only because ``seen`` is out of date
         revision = next_revision(seen.revision)
-        if not compare_and_swap(seen.revision, revision, value, encoded):
+        if not compare_and_swap(user_id, name, seen.revision, revision,
+                                value, encoded):
             self._recent.forget(user_id, name)
             return None
-        self._recent.remember(user_id, name, revision, encoded.text,
-                              encoded.size)
+        self._remember_written(user_id, name, revision, encoded)
         return revision
+
+    def _remember_written(self, user_id, name, revision, encoded):
+        """Keep what a write stored, for the next write's guess (only
+        without quota accounting, the only case that guesses)."""
+        if not self.enforces_quota:
+            self._recent.remember(user_id, name, revision, encoded.text,
+                                  encoded.size)
 
     @abc.abstractmethod
     def delete_container(self, user_id, name, precondition=None):

@@ -86,6 +86,12 @@ _UNAVAILABLE = (mongo_errors.ConnectionFailure,  # incl. AutoReconnect,
                 mongo_errors.WTimeoutError)
 
 
+def _replacement(revision, modified_us, value, encoded):
+    """The update that makes a container document hold ``value``."""
+    return {'$set': {'r': revision, 'm': modified_us, 's': encoded.size,
+                     'd': escape_value(value)}}
+
+
 class _Reservation:
     kept = False
 
@@ -197,30 +203,18 @@ class MongoDBDriver(base.StorageDriver):
     def update_container(self, user_id, name, mutate, create_missing,
                          precondition=None):
         self._ensure_indexes()
-        with self._writer_turns.turn(user_id, name):
-            if not self.enforces_quota:
-                revision = self._write_from_recent(
-                    user_id, name, mutate, precondition,
-                    lambda seen_revision, revision, value, encoded:
-                        self._run(self._swap_seen, user_id, name,
-                                  seen_revision, revision, value, encoded))
-                if revision is not None:
-                    return revision
-            return self._until_won(self._try_update, user_id, name, mutate,
-                                   create_missing, precondition)
+        return self._update_in_turn(
+            user_id, name, mutate, precondition, self._swap_seen,
+            lambda: self._until_won(self._try_update, user_id, name, mutate,
+                                    create_missing, precondition))
 
     def _swap_seen(self, user_id, name, seen_revision, revision, value,
                    encoded):
-        return self._collection.update_one(
+        return self._run(
+            self._collection.update_one,
             {'u': user_id, 'c': name, 'r': seen_revision},
-            {'$set': {'r': revision, 'm': time.time_ns() // 1000,
-                      's': encoded.size, 'd': escape_value(value)}}
+            _replacement(revision, time.time_ns() // 1000, value, encoded)
         ).matched_count == 1
-
-    def _remember(self, user_id, name, revision, encoded):
-        if not self.enforces_quota:
-            self._recent.remember(user_id, name, revision, encoded.text,
-                                  encoded.size)
 
     def _until_won(self, attempt, *args):
         """Run a compare-and-swap ``attempt`` until it wins the race."""
@@ -247,7 +241,7 @@ class MongoDBDriver(base.StorageDriver):
                 except mongo_errors.DuplicateKeyError:
                     return base.LOST_RACE
                 reservation.keep()
-            self._remember(user_id, name, revision, encoded)
+            self._remember_written(user_id, name, revision, encoded)
             return revision
         value = mutate(unescape_value(doc['d']))
         encoded = self.encode(value)
@@ -256,12 +250,11 @@ class MongoDBDriver(base.StorageDriver):
                                encoded.size - doc.get('s', 0)) as reservation:
             result = self._collection.update_one(
                 dict(key, r=doc['r']),
-                {'$set': {'r': revision, 'm': now_us, 's': encoded.size,
-                          'd': escape_value(value)}})
+                _replacement(revision, now_us, value, encoded))
             if result.matched_count != 1:
                 return base.LOST_RACE
             reservation.keep()
-        self._remember(user_id, name, revision, encoded)
+        self._remember_written(user_id, name, revision, encoded)
         return revision
 
     @contextlib.contextmanager

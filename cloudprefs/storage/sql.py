@@ -13,7 +13,7 @@ where a row lock taken on one node does not stop a writer on another (the
 loser gets a certification failure, which is retried like a deadlock).
 Without quotas the read is usually skipped: the write starts from what
 this process last read or wrote of the container
-(:meth:`~cloudprefs.storage.base.StorageDriver._write_from_recent`), and
+(:meth:`~cloudprefs.storage.base.StorageDriver._update_in_turn`), and
 the same ``WHERE revision`` turns a stale guess into a read and a retry.
 
 The hot statements (the row's SELECT, the compare-and-swap UPDATE and
@@ -555,19 +555,13 @@ class SQLDriver(base.StorageDriver):
     def update_container(self, user_id, name, mutate, create_missing,
                          precondition=None):
         self._ensure_schema()
-        with self._writer_turns.turn(user_id, name):
-            if not self.enforces_quota:
-                revision = self._write_from_recent(
-                    user_id, name, mutate, precondition,
-                    lambda seen_revision, revision, _value, encoded:
-                        self._swap_seen(user_id, name, seen_revision,
-                                        revision, encoded))
-                if revision is not None:
-                    return revision
-            return self._until_won(self._try_update, user_id, name, mutate,
-                                   create_missing, precondition)
+        return self._update_in_turn(
+            user_id, name, mutate, precondition, self._swap_seen,
+            lambda: self._until_won(self._try_update, user_id, name, mutate,
+                                    create_missing, precondition))
 
-    def _swap_seen(self, user_id, name, seen_revision, revision, encoded):
+    def _swap_seen(self, user_id, name, seen_revision, revision, _value,
+                   encoded):
         with self._writer():
             return self._run_raw(self._compare_and_swap, user_id, name,
                                  seen_revision, revision, encoded) == 1
@@ -645,9 +639,7 @@ class SQLDriver(base.StorageDriver):
                 return self._lost_race(transaction)
         if transaction is not None:
             transaction.commit()
-        else:
-            self._recent.remember(user_id, name, revision, encoded.text,
-                                  encoded.size)
+        self._remember_written(user_id, name, revision, encoded)
         return revision
 
     def _reserve(self, connection, user_id, added_containers, added_bytes):
