@@ -14,11 +14,14 @@ query never blocks the process.
 import eventlet
 import eventlet.hubs
 
-
-def wait_yielding_first(connection, timeout=None):
+try:
     import psycopg2
     from psycopg2 import extensions
+except ImportError:     # no PostgreSQL support installed
+    psycopg2 = extensions = None
 
+
+def wait_yielding_first(connection, timeout=None):
     yielded = False
     while True:
         state = connection.poll()
@@ -39,8 +42,5 @@ def wait_yielding_first(connection, timeout=None):
 
 def install():
     """Use :func:`wait_yielding_first` for psycopg2, if it is installed."""
-    try:
-        from psycopg2 import extensions
-    except ImportError:
-        return
-    extensions.set_wait_callback(wait_yielding_first)
+    if extensions is not None:
+        extensions.set_wait_callback(wait_yielding_first)
