@@ -2,7 +2,8 @@
 """Benchmark of cloudprefs-api against the ceiling of its web server.
 
     tools/benchmark.py --backend postgresql [--auth noauth|keystone]
-        [--connections 32] [--duration 10] [--rounds 5]
+        [--connections 32,256] [--duration 10] [--rounds 5]
+        [--set SECTION.OPTION=VALUE ...] [--large]
         [--scaling] [--soak 600] [--output results.json]
 
 Starts cloudprefs-api with one worker on the chosen backend (a throw-away
@@ -13,8 +14,18 @@ scripts in tools/bench/. In the same run, interleaved round by round, it
 measures the ceiling: a trivial WSGI app returning the same bytes under
 the same server (eventlet.wsgi, one process). Per workload it prints the
 median over the rounds of requests/s, p50 and p99 latency, non-2xx
-responses, server CPU per request, peak RSS, and the ratio to the
-ceiling; --output writes every round as JSON.
+responses, server CPU per request, peak RSS, the database connections
+the server opened during the measured seconds (PostgreSQL's session
+count, MariaDB's Connections status, MongoDB's connections created), and
+the ratio to the ceiling; --output writes every round as JSON.
+
+The service runs with its default options, as users run it. ``--set
+database.max_pool_size=32`` (repeatable) changes an option; the tables
+are then labelled "tuned" with the options given.
+
+--large seeds a container of 20,000 small objects (about 4 MB) and
+measures, one request at a time, a GET of one path inside it, a HEAD of
+it, a conditional GET answered 304, and a GET of the whole container.
 
 --scaling seeds 1 thousand, 100 thousand and 1 million containers directly
 through the SQL tables (in bulk) and measures GET and POST latency at each
@@ -143,14 +154,80 @@ class Measured:
         return self.process.memory_info().rss / 1048576.0
 
 
-def measure(target, url, script, args, env):
+def measure(target, url, script, connections, duration, env, counter):
+    """One wrk run against ``target``; ``counter`` counts the database
+    connections opened so far (see :class:`ConnectionCounter`)."""
+    opened_before = counter.opened()
     cpu_before = target.cpu_seconds()
-    result = run_wrk(url, script, args.connections, args.duration, env)
+    result = run_wrk(url, script, connections, duration, env)
     cpu = target.cpu_seconds() - cpu_before
     result['server_cpu_us_per_request'] = (
         cpu / result['requests'] * 1e6 if result['requests'] else None)
     result['peak_rss_mb'] = target.peak_rss_mb()
+    opened_after = counter.opened()
+    result['db_connections_opened'] = (
+        None if opened_before is None or opened_after is None
+        else opened_after - opened_before)
     return result
+
+
+class ConnectionCounter:
+    """How many connections the database server has accepted so far.
+
+    PostgreSQL: the sessions of the benchmark's database
+    (pg_stat_database, whose counters are published within about a
+    second, hence the pause); MariaDB: the server's Connections status
+    (the whole server: run nothing else meanwhile); MongoDB: the server's
+    connections created, where it reports them. None where the database
+    does not tell (SQLite, a server without the figure).
+    """
+
+    SETTLE_SECONDS = 1.5
+
+    def __init__(self, backend, connection):
+        self.backend = backend
+        self.connection = connection
+        self._sql = None
+
+    def opened(self):
+        try:
+            if self.backend == 'postgresql':
+                time.sleep(self.SETTLE_SECONDS)
+                return self._sql_scalar(
+                    'SELECT sessions FROM pg_stat_database '
+                    'WHERE datname = current_database()')
+            if self.backend == 'mysql':
+                return self._sql_scalar(
+                    "SELECT VARIABLE_VALUE FROM information_schema."
+                    "GLOBAL_STATUS WHERE VARIABLE_NAME = 'CONNECTIONS'")
+            if self.backend == 'mongodb':
+                import pymongo
+                client = pymongo.MongoClient(self.connection)
+                try:
+                    status = client.admin.command('serverStatus')
+                finally:
+                    client.close()
+                created = status.get('connections', {}).get('totalCreated')
+                return None if created is None else int(created)
+        except Exception as error:     # a figure we cannot read
+            print('cannot count database connections: %r' % error,
+                  file=sys.stderr)
+        return None
+
+    def _sql_scalar(self, statement):
+        import sqlalchemy as sa
+        if self._sql is None:
+            # One connection, kept: counting must not open any.
+            engine = sa.create_engine(self.connection,
+                                      isolation_level='AUTOCOMMIT',
+                                      poolclass=sa.pool.NullPool)
+            self._sql = engine.connect()
+        return int(self._sql.execute(sa.text(statement)).scalar())
+
+    def close(self):
+        if self._sql is not None:
+            self._sql.close()
+            self._sql = None
 
 
 # Backends, servers and data --------------------------------------------------
@@ -182,19 +259,21 @@ def _write_conf(workdir, name, connection, sections):
     options = {'DEFAULT': {'api_workers': '1', 'bind_host': '127.0.0.1',
                            'debug': 'false',
                            'state_path': os.path.join(workdir, 'state')},
-               'database': {'connection': connection,
-                            'max_pool_size': '32', 'max_overflow': '32'}}
+               'database': {'connection': connection}}
     for section, values in sections.items():
         options.setdefault(section, {}).update(values)
     return config.write_config_file(os.path.join(workdir, name + '.conf'),
                                     options)
 
 
-def start_api(workdir, connection, auth, keystone_sections):
+def start_api(workdir, connection, auth, keystone_sections, options):
+    """cloudprefs-api, one worker, default options but for ``options``
+    ({section: {option: value}}, from --set)."""
     from tests.support import api_server
-    sections = {'DEFAULT': {'debug': 'false', 'api_workers': '1'},
-                'database': {'max_pool_size': '32', 'max_overflow': '32'}}
-    sections.update(keystone_sections)
+    sections = {'DEFAULT': {'debug': 'false', 'api_workers': '1'}}
+    for section, values in list(keystone_sections.items()) + list(
+            options.items()):
+        sections.setdefault(section, {}).update(values)
     server = api_server.ApiServer(workdir, connection, auth_strategy=auth,
                                   sections=sections, name='bench-api')
     return server.start()
@@ -271,16 +350,33 @@ def median_row(rounds):
 
 def print_table(title, medians, ceiling_rps):
     print('\n' + title)
-    print('%-11s %9s %8s %8s %7s %9s %8s %7s' % (
+    print('%-11s %9s %8s %8s %7s %9s %8s %7s %7s' % (
         'workload', 'req/s', 'p50 ms', 'p99 ms', 'non2xx', 'cpu us/rq',
-        'rss MB', 'ratio'))
+        'rss MB', 'db conn', 'ratio'))
     for name, row in medians.items():
         ratio = row['requests_per_second'] / ceiling_rps if ceiling_rps \
             else float('nan')
-        print('%-11s %9.0f %8.2f %8.2f %7d %9.0f %8.1f %7.2f' % (
+        opened = row.get('db_connections_opened')
+        print('%-11s %9.0f %8.2f %8.2f %7d %9.0f %8.1f %7s %7.2f' % (
             name, row['requests_per_second'], row['p50_ms'], row['p99_ms'],
             row['non_2xx'], row.get('server_cpu_us_per_request') or 0,
-            row.get('peak_rss_mb') or 0, ratio))
+            row.get('peak_rss_mb') or 0,
+            '-' if opened is None or name == 'ceiling' else '%d' % opened,
+            ratio))
+
+
+def parse_options(assignments):
+    """``['database.max_pool_size=32', ...]`` as {section: {option:
+    value}}."""
+    options = {}
+    for assignment in assignments:
+        name, separator, value = assignment.partition('=')
+        section, dot, option = name.rpartition('.')
+        if not separator or not dot or not option:
+            raise SystemExit('--set takes SECTION.OPTION=VALUE, not %r'
+                             % assignment)
+        options.setdefault(section, {})[option] = value
+    return options
 
 
 def main(argv=None):
@@ -289,11 +385,17 @@ def main(argv=None):
                         choices=['sqlite', 'postgresql', 'mysql', 'mongodb'])
     parser.add_argument('--auth', default='noauth',
                         choices=['noauth', 'keystone'])
-    parser.add_argument('--connections', type=int, default=32)
+    parser.add_argument('--connections', default='32,256',
+                        help='comma-separated; each is a table of its own')
     parser.add_argument('--duration', type=int, default=10)
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--users', type=int, default=100)
     parser.add_argument('--workloads', default=','.join(WORKLOADS))
+    parser.add_argument('--set', action='append', default=[],
+                        metavar='SECTION.OPTION=VALUE',
+                        help='run with this option changed (the tables are '
+                             'then labelled tuned)')
+    parser.add_argument('--large', action='store_true')
     parser.add_argument('--scaling', action='store_true')
     parser.add_argument('--soak', type=int, default=0, metavar='SECONDS')
     parser.add_argument('--output')
@@ -301,20 +403,27 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.serve_trivial:
         return serve_trivial(args.serve_trivial)
+    options = parse_options(args.set)
+    label = ('tuned (%s)' % ', '.join(args.set) if args.set
+             else 'default options')
+    connection_counts = [int(count) for count in args.connections.split(',')]
 
     ensure_wrk()
     from tests.support import network
     workdir = tempfile.mkdtemp(prefix='cloudprefs-bench-')
     cleanups = []
     results = {'backend': args.backend, 'auth': args.auth,
-               'connections': args.connections, 'duration': args.duration,
-               'rounds': args.rounds, 'date': time.strftime('%Y-%m-%d'),
+               'options': options, 'connections': connection_counts,
+               'duration': args.duration, 'rounds': args.rounds,
+               'date': time.strftime('%Y-%m-%d'),
                'machine': {'cpus': os.cpu_count(),
                            'python': sys.version.split()[0]},
-               'workloads': {}}
+               'runs': {}}
     env = dict(os.environ, BENCH_LUA_DIR=LUA_DIR, BENCH_USERS=str(args.users))
     try:
         connection = make_connection(args.backend, workdir, cleanups)
+        counter = ConnectionCounter(args.backend, connection)
+        cleanups.append(counter.close)
         keystone_sections, headers_list = {}, [
             {'X-User-Id': 'bench-%d' % (i + 1)} for i in range(args.users)]
         if args.auth == 'keystone':
@@ -325,7 +434,8 @@ def main(argv=None):
                 token_lines.write('\n'.join(tokens) + '\n')
             env['BENCH_TOKENS_FILE'] = tokens_file
             headers_list = [{'X-Auth-Token': token} for token in tokens]
-        api = start_api(workdir, connection, args.auth, keystone_sections)
+        api = start_api(workdir, connection, args.auth, keystone_sections,
+                        options)
         cleanups.append(api.stop)
         # Seeding through the API also warms the token cache: one request
         # per token reaches Keystone, later ones are served from memcached.
@@ -340,31 +450,40 @@ def main(argv=None):
         network.wait_for_port(trivial_port, process=trivial)
         trivial_target = Measured(trivial.pid)
         trivial_url = 'http://127.0.0.1:%d' % trivial_port
+        no_counter = ConnectionCounter(None, None)
 
-        workloads = args.workloads.split(',')
-        rounds = {name: [] for name in ['ceiling'] + workloads}
-        for number in range(args.rounds):
-            print('round %d/%d' % (number + 1, args.rounds), file=sys.stderr)
-            rounds['ceiling'].append(measure(
-                trivial_target, trivial_url, 'trivial.lua', args, env))
-            for name in workloads:
-                rounds[name].append(measure(api_target, api.base_url,
-                                            name + '.lua', args, env))
-        medians = {name: median_row(rows) for name, rows in rounds.items()}
-        ceiling = medians['ceiling']['requests_per_second']
-        for name, row in medians.items():
-            row['ratio_to_ceiling'] = row['requests_per_second'] / ceiling
-            results['workloads'][name] = {'median': row,
-                                          'rounds': rounds[name]}
-        print_table('%s, %s, %d connections, medians of %d rounds of %d s'
-                    % (args.backend, args.auth, args.connections,
-                       args.rounds, args.duration), medians, ceiling)
+        workloads = [name for name in args.workloads.split(',') if name]
+        for connections in connection_counts:
+            rounds = {name: [] for name in ['ceiling'] + workloads}
+            for number in range(args.rounds):
+                print('%d connections, round %d/%d' % (
+                    connections, number + 1, args.rounds), file=sys.stderr)
+                rounds['ceiling'].append(measure(
+                    trivial_target, trivial_url, 'trivial.lua', connections,
+                    args.duration, env, no_counter))
+                for name in workloads:
+                    rounds[name].append(measure(
+                        api_target, api.base_url, name + '.lua', connections,
+                        args.duration, env, counter))
+            medians = {name: median_row(rows)
+                       for name, rows in rounds.items()}
+            ceiling = medians['ceiling']['requests_per_second']
+            run = results['runs'][str(connections)] = {}
+            for name, row in medians.items():
+                row['ratio_to_ceiling'] = row['requests_per_second'] / ceiling
+                run[name] = {'median': row, 'rounds': rounds[name]}
+            print_table('%s, %s, %s, %d connections, medians of %d rounds '
+                        'of %d s' % (args.backend, args.auth, label,
+                                     connections, args.rounds,
+                                     args.duration), medians, ceiling)
 
+        if args.large:
+            results['large'] = run_large(api, headers_list[0])
         if args.scaling:
             results['scaling'] = run_scaling(args, api, api_target,
-                                             connection, env)
+                                             connection, env, counter)
         if args.soak:
-            results['soak'] = run_soak(args, api, api_target, env)
+            results['soak'] = run_soak(args, api, api_target, env, counter)
     finally:
         for cleanup in reversed(cleanups):
             try:
@@ -378,11 +497,92 @@ def main(argv=None):
     return 0
 
 
-def run_scaling(args, api, target, connection, env):
+# A large container -----------------------------------------------------------
+
+LARGE_MEMBERS = 20000
+
+
+def large_member(index):
+    """One of the large container's ~190-byte objects."""
+    return {'name': 'item %d' % index, 'tags': ['a', 'b', 'c'], 'n': index,
+            'enabled': index % 2 == 0, 'note': 'x' * 100}
+
+
+def seed_large(api, headers, name='large'):
+    """Build the container in merges that each fit a request body."""
+    import requests
+    session = requests.Session()
+    batch = {}
+    for index in range(LARGE_MEMBERS):
+        batch['k%05d' % index] = large_member(index)
+        if len(batch) == 2000 or index == LARGE_MEMBERS - 1:
+            session.post(api.url('/v1/' + name), data=json.dumps(batch),
+                         headers=headers, timeout=120).raise_for_status()
+            batch = {}
+    whole = session.get(api.url('/v1/' + name), headers=headers, timeout=120)
+    whole.raise_for_status()
+    return len(whole.content)
+
+
+def time_requests(session, method, url, headers, count, expect):
+    """Sequential requests on one kept-alive connection; milliseconds."""
+    times = []
+    for _ in range(count):
+        target = url() if callable(url) else url
+        started = time.perf_counter()
+        response = session.request(method, target, headers=headers,
+                                   timeout=120)
+        response.content
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != expect:
+            raise RuntimeError('%s %s answered %d' % (
+                method, target, response.status_code))
+    return times
+
+
+def run_large(api, headers, count=200):
+    import random
+    import requests
+    size = seed_large(api, headers)
+    session = requests.Session()
+    etag = session.head(api.url('/v1/large'), headers=headers,
+                        timeout=120).headers['ETag']
+
+    def random_path():
+        return api.url('/v1/large/k%05d/name'
+                       % random.randrange(LARGE_MEMBERS))
+
+    workloads = [
+        ('GET one path', 'GET', random_path, headers, count, 200),
+        ('HEAD', 'HEAD', api.url('/v1/large'), headers, count, 200),
+        ('GET 304', 'GET', api.url('/v1/large'),
+         dict(headers, **{'If-None-Match': etag}), count, 304),
+        ('GET whole', 'GET', api.url('/v1/large'), headers, max(
+            10, count // 10), 200),
+    ]
+    print('\nlarge container: %d objects, %d bytes; one request at a time'
+          % (LARGE_MEMBERS, size))
+    print('%-14s %8s %8s %8s' % ('request', 'count', 'p50 ms', 'p99 ms'))
+    results = {'bytes': size}
+    for label, method, url, request_headers, repeat, expect in workloads:
+        time_requests(session, method, url, request_headers, 3, expect)
+        times = sorted(time_requests(session, method, url, request_headers,
+                                     repeat, expect))
+        row = {'count': repeat, 'p50_ms': statistics.median(times),
+               'p99_ms': times[min(len(times) - 1,
+                                   int(len(times) * 0.99))]}
+        results[label] = row
+        print('%-14s %8d %8.2f %8.2f' % (label, repeat, row['p50_ms'],
+                                         row['p99_ms']))
+    return results
+
+
+def run_scaling(args, api, target, connection, env, counter):
     if args.backend == 'mongodb':
         print('scaling: seeding a million containers into the MongoDB test '
               'server is too slow; skipped for this backend', file=sys.stderr)
         return None
+    connections = int(args.connections.split(',')[0])
     scaling = {}
     stored = 0
     for size in (1000, 100000, 1000000):
@@ -391,7 +591,8 @@ def run_scaling(args, api, target, connection, env):
         stored = size
         row = {}
         for name in ('get_path', 'post_path'):
-            runs = [measure(target, api.base_url, name + '.lua', args, env)
+            runs = [measure(target, api.base_url, name + '.lua', connections,
+                            args.duration, env, counter)
                     for _ in range(args.rounds)]
             row[name] = median_row(runs)
         scaling[str(size)] = row
@@ -407,7 +608,8 @@ def run_scaling(args, api, target, connection, env):
         bulk_seed_user(connection, user, created, count)
         created = count
         env = dict(env, BENCH_LIST_USER=user, BENCH_LIST_LIMIT='100')
-        runs = [measure(target, api.base_url, 'get_list.lua', args, env)
+        runs = [measure(target, api.base_url, 'get_list.lua', connections,
+                        args.duration, env, counter)
                 for _ in range(args.rounds)]
         listing[str(count)] = median_row(runs)
         assert len(requests.get(api.url('/v1?limit=100'),
@@ -431,24 +633,22 @@ def bulk_seed_user(connection, user, start, stop):
     engine.dispose()
 
 
-def run_soak(args, api, target, env):
+def run_soak(args, api, target, env, counter):
+    connections = int(args.connections.split(',')[0])
     window = min(30, max(5, args.soak // 10))
-    start = measure(target, api.base_url, 'mix.lua',
-                    argparse.Namespace(connections=args.connections,
-                                       duration=window), env)
+    start = measure(target, api.base_url, 'mix.lua', connections, window,
+                    env, counter)
     start['rss_mb'] = target.rss_mb()
     remaining = args.soak - 2 * window
     samples = []
     while remaining > 0:
         chunk = min(60, remaining)
-        measure(target, api.base_url, 'mix.lua',
-                argparse.Namespace(connections=args.connections,
-                                   duration=chunk), env)
+        measure(target, api.base_url, 'mix.lua', connections, chunk, env,
+                counter)
         samples.append(target.rss_mb())
         remaining -= chunk
-    end = measure(target, api.base_url, 'mix.lua',
-                  argparse.Namespace(connections=args.connections,
-                                     duration=window), env)
+    end = measure(target, api.base_url, 'mix.lua', connections, window, env,
+                  counter)
     end['rss_mb'] = target.rss_mb()
     print('soak %d s: RSS %.1f -> %.1f MB, p50 %.2f -> %.2f ms, '
           'p99 %.2f -> %.2f ms' % (args.soak, start['rss_mb'],
