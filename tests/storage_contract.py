@@ -5,7 +5,14 @@ A test module defines two fixtures, ``driver_factory`` (a
 call, with [quota] options as keywords, makes another driver on that
 store) and ``unavailable_driver`` (a driver whose database cannot be
 reached), and a class that inherits :class:`StorageContract`. A new driver
-is done when the suite passes.
+is done when the suite passes. Drivers that talk to a server over the
+network also inherit :class:`NetworkFaultContract`.
+
+Every test runs twice, with the storage layers as deployed (the
+write-guess cache on) and with the cache off and every container of a
+SQL driver path-indexed (see :mod:`cloudprefs.storage.path_index`), so
+that nothing works only because of a layer, and the path index is read
+by every path test.
 """
 
 import concurrent.futures
@@ -13,8 +20,10 @@ import time
 
 import pytest
 
+from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
-from cloudprefs.storage.base import Precondition
+from cloudprefs.storage import path_index
+from cloudprefs.storage.records import Precondition
 from tests.support.config import canonical
 
 ODD_KEYS = ['', '.', '..', 'a.b', '.a', 'a.', '$', '$set', '$where', 'a$b',
@@ -36,7 +45,23 @@ def same(actual, expected):
     return canonical(actual) == canonical(expected)
 
 
+LAYERS = {
+    'as-deployed': {'cache': 10000, 'index_from_bytes': None},
+    'no-cache-index-all': {'cache': 0, 'index_from_bytes': 1},
+}
+
+
 class StorageContract:
+
+    @pytest.fixture(autouse=True, params=sorted(LAYERS))
+    def layers(self, request, driver_factory, monkeypatch):
+        layers = LAYERS[request.param]
+        driver_factory.database['recent_containers_cache_size'] = \
+            layers['cache']
+        if layers['index_from_bytes'] is not None:
+            monkeypatch.setattr(path_index, 'INDEX_FROM_BYTES',
+                                layers['index_from_bytes'])
+        return request.param
 
     @pytest.fixture
     def driver(self, driver_factory):
@@ -115,9 +140,9 @@ class StorageContract:
     @pytest.mark.parametrize('value', ODD_VALUES, ids=repr)
     def test_get_value_returns_any_json(self, driver, value):
         driver.set_value(USER, 'c', ['k'], value)
-        found, container = driver.get_value(USER, 'c', ['k'])
-        assert same(found, value)
-        assert container.revision > 0
+        read = driver.get_value(USER, 'c', ['k'])
+        assert same(read.value, value)
+        assert read.revision == driver.get_container(USER, 'c').revision
 
     @pytest.mark.parametrize('path', [['missing'], ['a', 'missing'],
                                       ['a', 'b', 'c'], ['s', 'x'],
@@ -145,6 +170,55 @@ class StorageContract:
         assert driver.delete_value(USER, 'missing', ['a']) is None
         assert driver.list_containers(USER) == []
 
+    def test_a_path_read_is_byte_for_byte_the_whole_read(self, driver):
+        value = {key: {key: [{key: index}], 'n': ODD_VALUES}
+                 for index, key in enumerate(ODD_KEYS)}
+        value['big'] = {'m%04d' % i: {'v': i, 'pad': 'é' * 40}
+                        for i in range(2000)}
+        driver.merge(USER, 'c', value)
+        whole = driver.get_container(USER, 'c')
+        paths = [[key] for key in ODD_KEYS] + [
+            [key, key] for key in ODD_KEYS] + [
+            [key, 'n'] for key in ODD_KEYS] + [
+            ['big'], ['big', 'm0000'], ['big', 'm1999', 'pad'],
+            ['big', 'm1999', 'v']]
+        for path in paths:
+            read = driver.get_value(USER, 'c', path)
+            assert read.text == document.compact_json(
+                document.get_at_path(whole.value, path)), path
+            assert read.text == document.text_at_path(whole.text, path)
+            assert read.revision == whole.revision
+        for path in (['big', 'missing'], ['big', 'm0001', 'missing'],
+                     ['missing', 'big'], ['a.b', 'a.b', '0'],
+                     ['a.b', 'n', '0'], ['big', 'm0001', 'v', 'x']):
+            with pytest.raises(exceptions.NotFound):
+                driver.get_value(USER, 'c', path)
+
+    def test_path_reads_follow_writes(self, driver):
+        driver.merge(USER, 'c', {'m%04d' % i: 'v' * 50 for i in range(2000)})
+        for number in range(3):
+            driver.set_value(USER, 'c', ['m1000'], {'n': number})
+            driver.merge(USER, 'c', {'m0000': number, 'new%d' % number: 1})
+            driver.delete_value(USER, 'c', ['m0500'])
+            assert driver.get_value(USER, 'c', ['m1000', 'n']).value == \
+                number
+            assert driver.get_value(USER, 'c', ['m0000']).value == number
+            assert driver.get_value(USER, 'c', ['new%d' % number]).value \
+                == 1
+            assert driver.get_value(USER, 'c', ['m1999']).value == 'v' * 50
+            with pytest.raises(exceptions.NotFound):
+                driver.get_value(USER, 'c', ['m0500'])
+
+    def test_meta_without_the_value(self, driver):
+        revision = driver.merge(USER, 'c', {'é': [1, 2]})   # 12 bytes
+        meta = driver.get_meta(USER, 'c')
+        container = driver.get_container(USER, 'c')
+        assert (meta.revision, meta.size) == (revision, 12)
+        assert meta.modified_us == container.modified_us
+        assert len(container.text.encode('utf-8')) == meta.size
+        with pytest.raises(exceptions.NotFound):
+            driver.get_meta(USER, 'missing')
+
     # Round trips -------------------------------------------------------------
 
     def test_odd_keys_round_trip_at_every_level(self, driver):
@@ -153,7 +227,7 @@ class StorageContract:
         driver.merge(USER, 'c', value)
         assert same(driver.get_container(USER, 'c').value, value)
         for index, key in enumerate(ODD_KEYS):
-            found, _ = driver.get_value(USER, 'c', [key, key])
+            found = driver.get_value(USER, 'c', [key, key]).value
             assert same(found, [{key: index}])
 
     def test_odd_keys_as_paths(self, driver):
@@ -162,11 +236,10 @@ class StorageContract:
                 driver.set_value(USER, 'c', [key, key], index)
         for index, key in enumerate(ODD_KEYS):
             if key:
-                found, _ = driver.get_value(USER, 'c', [key, key])
+                found = driver.get_value(USER, 'c', [key, key]).value
                 assert found == index
         driver.delete_value(USER, 'c', ['a.b', 'a.b'])
-        found, _ = driver.get_value(USER, 'c', ['a.b'])
-        assert found == {}
+        assert driver.get_value(USER, 'c', ['a.b']).value == {}
 
     def test_odd_values_round_trip_in_container(self, driver):
         value = {'v%d' % i: v for i, v in enumerate(ODD_VALUES)}
@@ -202,17 +275,50 @@ class StorageContract:
 
     # Revisions ---------------------------------------------------------------
 
-    def test_every_write_changes_the_revision(self, driver):
+    def test_every_change_gives_a_new_revision(self, driver):
         revisions = [driver.merge(USER, 'c', {})]
-        revisions.append(driver.merge(USER, 'c', {}))
         revisions.append(driver.set_value(USER, 'c', ['a'], 1))
-        revisions.append(driver.set_value(USER, 'c', ['a'], 1))
-        revisions.append(driver.delete_value(USER, 'c', ['a']))
+        revisions.append(driver.set_value(USER, 'c', ['a'], 1.0))
+        revisions.append(driver.set_value(USER, 'c', ['a'], True))
+        revisions.append(driver.merge(USER, 'c', {'b': [1]}))
+        revisions.append(driver.merge_patch(USER, 'c', [], {'b': None}))
         revisions.append(driver.delete_value(USER, 'c', ['a']))
         assert revisions == sorted(set(revisions))
         container = driver.get_container(USER, 'c')
         assert container.revision == revisions[-1]
+        assert container.value == {}
         assert abs(container.modified_at - time.time()) < 60
+
+    def test_a_write_that_changes_nothing_stores_nothing(self, driver):
+        revision = driver.merge(USER, 'c', {'a': {'x': 1}, 'b': 1.0})
+        modified_at = driver.get_container(USER, 'c').modified_at
+        for write in (
+                lambda: driver.merge(USER, 'c', {}),
+                lambda: driver.merge(USER, 'c', {'b': 1.0}),
+                lambda: driver.set_value(USER, 'c', ['a', 'x'], 1),
+                lambda: driver.delete_value(USER, 'c', ['missing']),
+                lambda: driver.delete_value(USER, 'c', ['a', 'y']),
+                lambda: driver.delete_value(USER, 'c', ['b', 'through']),
+                lambda: driver.merge_patch(USER, 'c', [], {'z': None}),
+                lambda: driver.merge_patch(USER, 'c', ['a'], {'x': 1}),
+                lambda: driver.set_value(USER, 'c', ['a'], {'x': 1},
+                                         precondition=Precondition(
+                                             {revision}))):
+            assert write() == revision
+        container = driver.get_container(USER, 'c')
+        assert container.revision == revision
+        assert container.modified_at == modified_at
+        # Equal in Python is not equal in JSON: 1 is not 1.0.
+        assert driver.set_value(USER, 'c', ['b'], 1) > revision
+
+    def test_a_write_that_changes_nothing_is_judged_on_what_is_stored(
+            self, driver_factory):
+        first, second = driver_factory(), driver_factory()
+        first.set_value(USER, 'c', ['a'], 1)
+        second.set_value(USER, 'c', ['a'], 2)
+        # To ``first``'s memory this changes nothing; it does.
+        first.set_value(USER, 'c', ['a'], 1)
+        assert second.get_container(USER, 'c').value == {'a': 1}
 
     def test_recreated_container_gets_a_new_revision(self, driver):
         first = driver.merge(USER, 'c', {})
@@ -322,11 +428,133 @@ class StorageContract:
             lambda: unavailable_driver.delete_value(USER, 'c', ['a']),
             lambda: unavailable_driver.delete_container(USER, 'c'),
             lambda: unavailable_driver.delete_user(USER),
-            unavailable_driver.ping,
+            lambda: unavailable_driver.get_meta(USER, 'c'),
+            lambda: unavailable_driver.get_value(USER, 'c', ['a']),
+            lambda: unavailable_driver.usage(USER),
+            unavailable_driver.check_health,
         ]
         for operation in operations:
             with pytest.raises(exceptions.BackendUnavailable):
                 operation()
+
+    # Injected failures: each primitive fails as a database would make it --
+
+    # Each primitive, and an operation of the public interface that calls
+    # it, run on a store holding USER's container 'c' = {'k': 1}.
+    PRIMITIVE_CALLS = {
+        'read': lambda d: d.get_container(USER, 'c').value == {'k': 1},
+        'read_meta': lambda d: d.get_meta(USER, 'c').size == 7,
+        'read_path': lambda d: d.get_value(USER, 'c', ['k']).value == 1,
+        'insert_if_absent': lambda d: d.merge(USER, 'new', {'n': 1}) and
+        d.get_container(USER, 'new').value == {'n': 1},
+        'replace_if_revision': lambda d: d.set_value(USER, 'c', ['k'], 2)
+        and d.get_container(USER, 'c').value == {'k': 2},
+        'delete_if_revision': lambda d: d.delete_container(
+            USER, 'c', Precondition(exists=True)) is None and
+        d.list_containers(USER) == [],
+        'delete_all': lambda d: d.delete_user(USER) is None and
+        d.list_containers(USER) == [],
+        'list_names': lambda d: d.list_containers(USER) == ['c'],
+        'count_usage': lambda d: tuple(d.usage(USER)) == (1, 7),
+        'list_stored': lambda d: [(user, name, read.text) for
+                                  user, name, read in d.export_containers()
+                                  ] == [(USER, 'c', '{"k":1}')],
+        'ping': lambda d: d.check_health() is None,
+    }
+
+    @staticmethod
+    def _inject(driver, primitive, error, times, after_doing_it=False):
+        """Make the driver's ``primitive`` raise ``error`` on its next
+        ``times`` calls: before doing its work, or after it (the work is
+        done but its caller never learns it, like a lost reply).
+        Returns the list of calls that failed."""
+        real = getattr(driver, primitive)
+        failed = []
+
+        def failing(*args):
+            if len(failed) < times:
+                failed.append(args)
+                if after_doing_it:
+                    real(*args)
+                raise error
+            return real(*args)
+
+        setattr(driver, primitive, failing)
+        return failed
+
+    @pytest.mark.parametrize('primitive', sorted(PRIMITIVE_CALLS))
+    def test_transient_error_in_each_primitive_is_retried(self, driver,
+                                                          primitive):
+        driver.merge(USER, 'c', {'k': 1})
+        failed = self._inject(driver, primitive,
+                              exceptions.TransientError('injected'), 2)
+        assert self.PRIMITIVE_CALLS[primitive](driver)
+        assert len(failed) == 2
+
+    @pytest.mark.parametrize('primitive', sorted(PRIMITIVE_CALLS))
+    def test_persistent_transient_errors_end_in_backend_unavailable(
+            self, driver_factory, primitive):
+        driver = driver_factory(containers_per_user=5)
+        driver.merge(USER, 'c', {'k': 1})
+        driver.operation_timeout = driver.wait_timeout = 0.2
+        failed = self._inject(driver, primitive,
+                              exceptions.TransientError('injected'), 10 ** 6)
+        started = time.monotonic()
+        with pytest.raises(exceptions.BackendUnavailable):
+            self.PRIMITIVE_CALLS[primitive](driver)
+        assert time.monotonic() - started < 0.2 + 1
+        assert len(failed) > 2
+        # Nothing changed, nothing half-done: a healthy driver agrees.
+        healthy = driver_factory(containers_per_user=5)
+        assert healthy.get_container(USER, 'c').value == {'k': 1}
+        assert healthy.list_containers(USER) == ['c']
+        assert tuple(healthy.usage(USER)) == (1, 7)
+
+    @pytest.mark.parametrize('primitive', ['read', 'replace_if_revision',
+                                           'list_names'])
+    def test_other_errors_are_not_retried(self, driver, primitive):
+        driver.merge(USER, 'c', {'k': 1})
+        failed = self._inject(driver, primitive,
+                              exceptions.BackendError('injected'), 10)
+        with pytest.raises(exceptions.BackendError):
+            self.PRIMITIVE_CALLS[primitive](driver)
+        assert len(failed) == 1
+
+    @pytest.mark.parametrize('write', ['create', 'replace', 'delete'])
+    def test_a_write_whose_reply_is_lost_is_done_once(self, driver_factory,
+                                                      write):
+        driver = driver_factory(containers_per_user=2, bytes_per_user=100)
+        revision = driver.merge(USER, 'c', {'k': 1})
+        primitive, operation = {
+            'create': ('insert_if_absent',
+                       lambda: driver.merge(USER, 'd', {'k': 2})),
+            'replace': ('replace_if_revision',
+                        lambda: driver.set_value(USER, 'c', ['k'], 3)),
+            'delete': ('delete_if_revision',
+                       lambda: driver.delete_container(USER, 'c')),
+        }[write]
+        failed = self._inject(driver, primitive,
+                              exceptions.TransientError('reply lost'), 1,
+                              after_doing_it=True)
+        outcome = operation()
+        assert len(failed) == 1
+        healthy = driver_factory()
+        if write == 'create':
+            assert outcome == healthy.get_meta(USER, 'd').revision
+            assert healthy.list_containers(USER) == ['c', 'd']
+        elif write == 'replace':
+            assert outcome == healthy.get_meta(USER, 'c').revision
+            assert outcome > revision
+            assert healthy.get_container(USER, 'c').value == {'k': 3}
+        else:
+            assert healthy.list_containers(USER) == []
+        # The usage record the quota is held with changed once: exactly
+        # the room left is left.
+        room = 2 - healthy.usage(USER).containers
+        for number in range(room):
+            driver.merge(USER, 'more%d' % number, {})
+        with pytest.raises(exceptions.QuotaExceeded):
+            driver.merge(USER, 'one-too-many', {})
 
     # Listing pages -----------------------------------------------------------
 
@@ -483,11 +711,12 @@ class StorageContract:
                                     precondition=Precondition(exists=True))
 
     def test_only_one_of_racing_conditional_writes_wins(self, driver):
-        revision = driver.merge(USER, 'c', {'n': 0})
+        revision = driver.merge(USER, 'c', {'n': -1})
         winners = []
 
         def write(index):
             try:
+                # Each a change: one that changed nothing would succeed.
                 driver.set_value(USER, 'c', ['n'], index,
                                  precondition=Precondition({revision}))
                 winners.append(index)
@@ -507,9 +736,70 @@ class StorageContract:
         assert driver.get_container(USER, 'c').value == {
             'a': {'y': 2, 'z': 3}, 'l': [2]}
         driver.merge_patch(USER, 'c', ['a', 'new'], {'k': {'deep': True}})
-        assert driver.get_value(USER, 'c', ['a', 'new'])[0] == {
+        assert driver.get_value(USER, 'c', ['a', 'new']).value == {
             'k': {'deep': True}}
         with pytest.raises(exceptions.PathConflict):
             driver.merge_patch(USER, 'c', ['l', 'x'], {'k': 1})
         driver.merge_patch(USER, 'fresh', [], {'a': None, 'b': 1})
         assert driver.get_container(USER, 'fresh').value == {'b': 1}
+
+
+class NetworkFaultContract:
+    """Connections cut mid-read and mid-write, for drivers that talk to a
+    server over the network.
+
+    The test module defines ``proxied_driver_factory``: a DriverFactory
+    whose drivers reach the store through a
+    :class:`tests.support.network.TCPProxy` (its ``proxy`` attribute),
+    and the class attribute ``FAULT_PATTERNS``: bytes the driver sends for
+    a ``read`` of a container, a compare-and-swap ``write``, and
+    ``durable``: the message after which a quota-accounted write is
+    durable (a transaction's COMMIT, or the write itself).
+    """
+
+    def _driver(self, proxied_driver_factory, **quota):
+        driver = proxied_driver_factory(**quota)
+        driver.merge(USER, 'c', {'k': 1})
+        driver.get_container(USER, 'c')
+        return driver, proxied_driver_factory.proxy
+
+    def test_connection_cut_mid_read_is_retried(self,
+                                                proxied_driver_factory):
+        driver, proxy = self._driver(proxied_driver_factory)
+        proxy.cut_at(self.FAULT_PATTERNS['read'])
+        assert driver.get_container(USER, 'c').value == {'k': 1}
+        assert proxy.sprung.is_set()
+
+    def test_connection_cut_before_a_write_is_retried(
+            self, proxied_driver_factory, driver_factory):
+        driver, proxy = self._driver(proxied_driver_factory)
+        proxy.cut_at(self.FAULT_PATTERNS['write'])
+        revision = driver.set_value(USER, 'c', ['k'], 2)
+        assert proxy.sprung.is_set()
+        stored = driver_factory().get_container(USER, 'c')
+        assert (stored.value, stored.revision) == ({'k': 2}, revision)
+        # And the driver goes on without a restart.
+        assert driver.set_value(USER, 'c', ['k'], 3) > revision
+
+    def test_write_whose_reply_is_cut_is_done_once(
+            self, proxied_driver_factory, driver_factory):
+        driver, proxy = self._driver(proxied_driver_factory)
+        before = driver_factory().get_container(USER, 'c').revision
+        proxy.cut_at(self.FAULT_PATTERNS['write'], after_reply=True)
+        revision = driver.set_value(USER, 'c', ['k'], 2)
+        assert proxy.sprung.is_set()
+        stored = driver_factory().get_container(USER, 'c')
+        assert (stored.value, stored.revision) == ({'k': 2}, revision)
+        assert revision > before
+
+    def test_quota_write_whose_reply_is_cut_counts_once(
+            self, proxied_driver_factory, driver_factory):
+        driver, proxy = self._driver(proxied_driver_factory,
+                                     containers_per_user=3)
+        proxy.cut_at(self.FAULT_PATTERNS['durable'], after_reply=True)
+        driver.merge(USER, 'd', {'k': 2})
+        assert proxy.sprung.is_set()
+        assert driver_factory().list_containers(USER) == ['c', 'd']
+        driver.merge(USER, 'e', {})
+        with pytest.raises(exceptions.QuotaExceeded):
+            driver.merge(USER, 'f', {})

@@ -10,7 +10,7 @@ import hashlib
 import json
 
 from cloudprefs.api import errors
-from cloudprefs.storage import base
+from cloudprefs.storage import records
 
 
 def etag(revision):
@@ -57,6 +57,13 @@ def _revisions(tags, allow_weak):
     return revisions
 
 
+def is_conditional_read(req):
+    """Whether a GET/HEAD carries a validator that may make it a 304."""
+    environ = req.environ
+    return ('HTTP_IF_NONE_MATCH' in environ
+            or 'HTTP_IF_MODIFIED_SINCE' in environ)
+
+
 def not_modified(req, current_etag, modified_at=None):
     """True when a GET/HEAD's If-None-Match or If-Modified-Since says the
     client's copy is current (answer 304)."""
@@ -97,10 +104,10 @@ def write_precondition(req, allow_if_none_match):
         if if_match is not None:
             raise errors.APIError(400, errors.BAD_REQUEST,
                                   'Send If-Match or If-None-Match, not both.')
-        return base.Precondition(exists=False)
+        return records.Precondition(exists=False)
     if if_match is None:
         return None
     tags = _entity_tags(if_match)
     if tags == '*':
-        return base.Precondition(exists=True)
-    return base.Precondition(revisions=_revisions(tags, allow_weak=False))
+        return records.Precondition(exists=True)
+    return records.Precondition(revisions=_revisions(tags, allow_weak=False))

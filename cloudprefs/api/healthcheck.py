@@ -27,7 +27,7 @@ class DatabaseHealthcheck(pluginbase.HealthcheckBaseExtension):
 
     def healthcheck(self, server_port):
         try:
-            self.storage.ping()
+            self.storage.check_health()
         except exceptions.StorageError:
             return pluginbase.HealthcheckResult(
                 available=False, reason='database unavailable')

@@ -22,6 +22,7 @@ from oslo_config import cfg
 from cloudprefs.api import body
 from cloudprefs import service
 from cloudprefs import storage
+from cloudprefs.storage import document
 
 
 def db_sync(conf, args):
@@ -56,18 +57,21 @@ def _open(path, mode, default):
             yield stream
 
 
+def _export_line(user_id, name, read):
+    # The stored compact JSON goes out as it is, never parsed.
+    return '{"user_id":%s,"container":%s,"value":%s,"revision":%d,' \
+        '"modified_at":%s}\n' % (
+            document.compact_json(user_id), document.compact_json(name),
+            read.text, read.revision, json.dumps(read.modified_at))
+
+
 def export(conf, args):
     """Write every user's containers as JSON lines."""
     count = 0
     with _open(args.output, 'w', sys.stdout) as output:
-        for user_id, name, container in storage.get_driver(
+        for user_id, name, read in storage.get_driver(
                 conf).export_containers():
-            output.write(json.dumps({
-                'user_id': user_id, 'container': name,
-                'value': container.value, 'revision': container.revision,
-                'modified_at': container.modified_at},
-                ensure_ascii=False, separators=(',', ':'),
-                allow_nan=False) + '\n')
+            output.write(_export_line(user_id, name, read))
             count += 1
     print('Exported %d containers.' % count, file=sys.stderr)
 

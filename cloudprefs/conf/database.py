@@ -16,12 +16,17 @@ OPTS = [
                     'means an embedded SQLite file under state_path, which '
                     'creates its own schema on first start.'),
     cfg.FloatOpt('timeout', default=5.0, min=0.1,
-                 help='Seconds to wait for the database (to find a server, '
-                      'connect, or get a pooled connection) before a '
-                      'request fails with 503.'),
-    cfg.FloatOpt('operation_timeout', default=30.0, min=0.1,
-                 help='Seconds one database operation may take before the '
-                      'request fails with 503.'),
+                 help='Seconds one attempt waits to find a server, connect, '
+                      'or get a pooled connection; the health check\'s '
+                      'whole deadline.'),
+    cfg.FloatOpt('operation_timeout', default=10.0, min=0.1,
+                 help='Deadline of one storage operation, every attempt '
+                      'included: transient errors (deadlocks, a lost '
+                      'connection, a MongoDB primary stepping down) are '
+                      'retried with growing pauses until it, then the '
+                      'request fails with 503 and Retry-After. Each '
+                      'statement is also stopped by the database after '
+                      'this long.'),
     cfg.StrOpt('mongodb_write_concern', default='majority',
                help='MongoDB write concern "w" for every write: "majority" '
                     '(safe on a replica set; a standalone server treats it '
@@ -43,6 +48,13 @@ OPTS = [
                      'its first error anyway, dropped, and the operation '
                      'retried on a fresh one (every operation is safe to '
                      'repeat).'),
+    cfg.IntOpt('recent_containers_cache_size', default=10000, min=0,
+               help='Containers each process remembers as it last read or '
+                    'wrote them, so that the next write to one starts '
+                    'from there: one database round trip instead of two. '
+                    'A memory that is out of date (another process wrote '
+                    'since) costs a read and a retry, never a wrong '
+                    'result. At most 16 MiB; 0 switches it off.'),
     cfg.IntOpt('sqlite_busy_timeout_ms', default=50, min=0,
                help='Milliseconds SQLite waits inside its C library for a '
                     'lock held by another process before the driver backs '

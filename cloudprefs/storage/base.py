@@ -1,95 +1,70 @@
-"""The storage-driver interface.
+"""The storage-driver interface, and the one write algorithm over it.
 
 A driver stores, for each user, named containers: JSON objects with a
-revision number and a modification time. The API layer speaks only this
-interface and the exceptions of :mod:`cloudprefs.storage.exceptions`; it
-never sees pymongo or SQLAlchemy.
+revision number, a modification time and a size. The API layer speaks only
+the public methods of :class:`StorageDriver` and the exceptions of
+:mod:`cloudprefs.storage.exceptions`; it never sees pymongo or
+SQLAlchemy.
+
+How to write a driver
+=====================
+
+Subclass :class:`StorageDriver` and implement its *primitives*, the
+abstract methods of the section "Primitives" below, each a single step in
+the driver's own store. A primitive has no retry loop, checks no
+precondition and knows nothing of merges or key paths: the base class
+does all of that, once, for every driver:
+
+* a write reads the container (or starts from what this process last
+  saw of it), computes the new value with the pure functions of
+  :mod:`cloudprefs.storage.document`, checks the precondition, the size
+  limit and the quota, and stores it with a compare-and-swap primitive
+  (:meth:`insert_if_absent`, :meth:`replace_if_revision`,
+  :meth:`delete_if_revision`); when another writer got there first it
+  reads again and starts over;
+* every primitive call runs under the retry policy of
+  :mod:`cloudprefs.storage.retry`: a primitive raises TransientError for
+  anything worth trying again (a deadlock, a lost connection, a primary
+  stepping down) and the policy tries again until the operation's
+  deadline.
+
+A primitive raises, besides TransientError: BackendUnavailable (the
+database cannot be reached and waiting longer will not help, e.g. no
+pooled connection came free in ``[database] timeout``), BackendError
+(the database refused for another reason), TooLarge (the store itself
+refuses the size) and, from :meth:`UsageChange.check`, QuotaExceeded.
+Each wraps the driver's own exception in ``__cause__``.
 
 Rules every driver keeps (the contract suite in
-``tests/storage_contract.py`` checks them):
+``tests/storage_contract.py`` checks them, with failures injected):
 
 * The user id is part of every key and every query: no call for one user
   reads or changes another user's data.
 * Container names sort in code-point order.
 * Values round-trip by value: integers exactly, other numbers as IEEE
   doubles, strings, booleans and null exactly, any object key (``.``,
-  ``$``-prefixed, empty, U+0000, non-ASCII) exactly.
-* Each write is atomic and none is lost under concurrency, across threads,
-  green threads and processes.
-* Each write gives the container a new revision, greater than the last,
-  and never one it had before even across a delete and re-create: the
-  revision starts from the clock in microseconds.
-* Database outages raise BackendUnavailable, within the configured timeout.
-* A write given a :class:`Precondition` checks it against the revision it
-  read and replaces, atomically, and raises RevisionMismatch otherwise.
-* With quotas configured, no write takes a user past them, under
-  concurrency too (QuotaExceeded, nothing stored).
-
-Drivers implement the abstract methods. The write operations are built on
-``update_container``, which a driver makes atomic (typically a
-compare-and-swap on the revision); a driver may override any of them with
-a native single-statement version as long as the contract suite passes.
+  ``$``-prefixed, empty, U+0000, non-ASCII) exactly; the text a driver
+  returns is the compact JSON the write stored.
+* A compare-and-swap primitive changes the container only if it is still
+  at the revision given, atomically, and says whether it did; an insert
+  relies on a unique key. Nothing else is needed for writes to be atomic
+  and none to be lost across threads, green threads and processes.
+* A primitive that fails leaves the store as it was or as the whole
+  write makes it, never half of it; with a UsageChange, the usage record
+  changes with the write (a driver that cannot make the two atomic may
+  count too much, never too little, and says so).
 """
 
 import abc
-import collections
-import json
-import random
 import time
+import typing
 
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import recent
-
-Container = collections.namedtuple('Container',
-                                   ['value', 'revision', 'modified_at'])
-Container.__doc__ = """A stored container.
-
-value: the JSON object (a ``dict``).
-revision: an ``int`` that changes on every write to the container.
-modified_at: the time of the last write, seconds since the epoch (float).
-"""
-
-Encoded = collections.namedtuple('Encoded', ['text', 'size'])
-Encoded.__doc__ = """A container value as compact JSON text and its size
-in bytes of UTF-8."""
-
-Usage = collections.namedtuple('Usage', ['containers', 'bytes'])
-Usage.__doc__ = """A user's container count and the bytes of compact JSON
-their containers hold."""
-
-Quota = collections.namedtuple('Quota', ['containers', 'bytes'])
-Quota.__doc__ = """Per-user limits; None means unlimited."""
-
-
-class Precondition:
-    """What a container must be for a write to go ahead.
-
-    :param revisions: the write happens only if the container exists at one
-        of these revisions (``If-Match: "<etag>"``).
-    :param exists: True: the container must exist (``If-Match: *``);
-        False: it must not (``If-None-Match: *``).
-    """
-
-    def __init__(self, revisions=None, exists=None):
-        self.revisions = frozenset(revisions) if revisions is not None \
-            else None
-        self.exists = exists
-
-    def check(self, current):
-        """Raise RevisionMismatch unless ``current`` (a revision, or None
-        for a missing container) satisfies the precondition."""
-        if current is None:
-            if self.exists or self.revisions is not None:
-                raise exceptions.RevisionMismatch(None)
-        elif self.exists is False or (self.revisions is not None
-                                      and current not in self.revisions):
-            raise exceptions.RevisionMismatch(current)
-
-
-def check_precondition(precondition, current):
-    if precondition is not None:
-        precondition.check(current)
+from cloudprefs.storage import records
+from cloudprefs.storage import retry
+from cloudprefs.storage import turns
 
 
 def next_revision(previous=None):
@@ -104,39 +79,6 @@ def next_revision(previous=None):
     return previous + 1
 
 
-# Returned by a compare-and-swap attempt that lost to another writer.
-LOST_RACE = object()
-# Attempts before giving up; each lost attempt means another writer
-# succeeded, so only pathological contention gets here.
-MAX_WRITE_ATTEMPTS = 200
-
-
-def until_won(run_attempt):
-    """Call ``run_attempt()`` until it returns something but LOST_RACE."""
-    for _attempt in range(MAX_WRITE_ATTEMPTS):
-        outcome = run_attempt()
-        if outcome is not LOST_RACE:
-            return outcome
-        # Another writer changed the container between our read and write.
-        time.sleep(random.uniform(0, 0.002))
-    raise exceptions.BackendUnavailable(
-        'gave up after %d conflicting writes' % MAX_WRITE_ATTEMPTS)
-
-
-def check_quota(quota, usage, added_containers, added_bytes):
-    """Raise QuotaExceeded if adding to ``usage`` passes ``quota``.
-
-    Only growth is refused: a write that shrinks a user already over a
-    lowered quota goes ahead.
-    """
-    if (quota.containers is not None and added_containers > 0
-            and usage.containers + added_containers > quota.containers):
-        raise exceptions.QuotaExceeded('containers', quota.containers)
-    if (quota.bytes is not None and added_bytes > 0
-            and usage.bytes + added_bytes > quota.bytes):
-        raise exceptions.QuotaExceeded('bytes', quota.bytes)
-
-
 def prefix_upper_bound(prefix):
     """The smallest UTF-8 byte string greater than every string that
     starts with ``prefix`` (None when there is none)."""
@@ -147,6 +89,23 @@ def prefix_upper_bound(prefix):
         return None
     encoded[-1] += 1
     return bytes(encoded)
+
+
+class _Write(typing.NamedTuple):
+    """What a write decided: store ``replacement`` with ``usage``."""
+
+    replacement: records.Replacement
+    usage: typing.Optional[records.UsageChange]
+
+
+class _Nothing(typing.NamedTuple):
+    """What a write decided: store nothing and answer ``revision`` (the
+    container's unchanged revision, or None: it does not exist)."""
+
+    revision: typing.Optional[int]
+
+
+EXPORT_BATCH = 500
 
 
 class StorageDriver(metaclass=abc.ABCMeta):
@@ -161,205 +120,338 @@ class StorageDriver(metaclass=abc.ABCMeta):
     def __init__(self, url, conf):
         self.url = url
         self.max_container_size = conf.api.max_container_size
-        self.quota = Quota(conf.quota.containers_per_user,
-                           conf.quota.bytes_per_user)
-        self.enforces_quota = (self.quota.containers is not None
-                               or self.quota.bytes is not None)
-        # What this process last saw of recently used containers, and whose
-        # turn it is to write one (see :mod:`cloudprefs.storage.recent`).
-        self._recent = recent.RecentContainers()
-        self._writer_turns = recent.WriterTurns()
+        self.quota = records.Quota(conf.quota.containers_per_user,
+                                   conf.quota.bytes_per_user)
+        self.enforces_quota = self.quota.limited
+        self.operation_timeout = conf.database.operation_timeout
+        self.wait_timeout = conf.database.timeout
+        self._recent = recent.make(conf.database.recent_containers_cache_size)
+        self._writer_turns = turns.WriterTurns()
 
-    # Reads ---------------------------------------------------------------
-
-    @abc.abstractmethod
-    def list_containers(self, user_id, limit=None, marker=None, prefix=None):
-        """Return the user's container names in code-point order.
-
-        At most ``limit`` names (all when None), only names greater than
-        ``marker`` (a plain bound; it need not exist) and only names that
-        start with ``prefix``. Each is an index range scan of the user.
-        """
+    # Primitives: what a driver implements ---------------------------------
 
     @abc.abstractmethod
-    def usage(self, user_id):
-        """Return the user's :class:`Usage`."""
+    def read(self, user_id: str, name: str) -> typing.Optional[
+            records.Stored]:
+        """The container's :class:`~records.Stored` revision, modification
+        time, size and compact JSON text; None if it does not exist."""
 
-    @abc.abstractmethod
-    def get_container(self, user_id, name):
-        """Return the :class:`Container`; raise NotFound if it is absent."""
+    def read_meta(self, user_id: str, name: str) -> typing.Optional[
+            records.Meta]:
+        """The container's :class:`~records.Meta`, without its value
+        (HEAD, conditional requests, deletes); None if it does not exist.
 
-    def get_value(self, user_id, name, path):
-        """Return ``(value at path, Container)``.
-
-        Raises NotFound for a missing container, a missing key or a path
-        through a value that is not an object.
+        Drivers override this to leave the value in the database.
         """
-        container = self.get_container(user_id, name)
-        return document.get_at_path(container.value, path), container
+        stored = self.read(user_id, name)
+        return None if stored is None else stored.meta
 
-    @abc.abstractmethod
-    def export_containers(self):
-        """Yield ``(user_id, name, Container)`` for every stored container.
+    def read_path(self, user_id: str, name: str, path: typing.List[str]
+                  ) -> typing.Optional[records.PathRead]:
+        """The compact JSON of the value at the key ``path`` (a non-empty
+        list), with the container's Meta; None if the container does not
+        exist. The text is byte for byte what :meth:`read` returns at that
+        place.
 
-        Ordered by user id, then name; streamed, so that a large database
-        is never held in memory. Not a snapshot: containers written while
-        it runs may or may not appear.
+        Drivers override this to read just that part of the container.
         """
-
-    # Writes --------------------------------------------------------------
-
-    @abc.abstractmethod
-    def update_container(self, user_id, name, mutate, create_missing,
-                         precondition=None):
-        """Atomically replace a container with ``mutate(current_value)``.
-
-        ``mutate`` receives the current object (``{}`` for a container
-        that does not exist yet) and returns the new one, or raises a
-        storage exception that aborts the write with nothing stored. It may
-        be called more than once when writers race, so it must not have
-        side effects. When the container does not exist and
-        ``create_missing`` is false nothing is written and ``None`` is
-        returned; otherwise the new revision is returned.
-
-        The driver checks ``precondition`` against the revision it read
-        (and replaces only that revision), calls :meth:`encode` on the new
-        value (it checks the size limit), and with quotas configured keeps
-        the user within them.
-        """
-
-    def _update_in_turn(self, user_id, name, mutate, precondition,
-                        compare_and_swap, read_and_write):
-        """Run a write of ``update_container`` in the container's writer
-        turn: in one round trip from what this process last saw of the
-        container when it can, else by ``read_and_write()``.
-
-        ``compare_and_swap(user_id, name, seen_revision, revision, value,
-        encoded)`` replaces the container if it is still at
-        ``seen_revision`` and says whether it did. The guess is used only
-        without quota accounting, whose writes need more than that.
-        """
-        with self._writer_turns.turn(user_id, name):
-            if not self.enforces_quota:
-                revision = self._write_from_recent(
-                    user_id, name, mutate, precondition, compare_and_swap)
-                if revision is not None:
-                    return revision
-            return read_and_write()
-
-    def _write_from_recent(self, user_id, name, mutate, precondition,
-                           compare_and_swap):
-        """The write from what this process last saw; None when it saw
-        nothing or that is out of date."""
-        seen = self._recent.get(user_id, name)
-        if seen is None:
+        stored = self.read(user_id, name)
+        if stored is None:
             return None
-        try:
-            check_precondition(precondition, seen.revision)
-            value = mutate(json.loads(seen.text))
-            encoded = self.encode(value)
-        except exceptions.StorageError:
-            return None     # perhaps only because ``seen`` is out of date
-        revision = next_revision(seen.revision)
-        if not compare_and_swap(user_id, name, seen.revision, revision,
-                                value, encoded):
-            self._recent.forget(user_id, name)
-            return None
-        self._remember_written(user_id, name, revision, encoded)
-        return revision
-
-    def _remember_written(self, user_id, name, revision, encoded):
-        """Keep what a write stored, for the next write's guess (only
-        without quota accounting, the only case that guesses)."""
-        if not self.enforces_quota:
-            self._recent.remember(user_id, name, revision, encoded.text,
-                                  encoded.size)
+        return records.PathRead(stored.meta,
+                                document.text_at_path(stored.text, path))
 
     @abc.abstractmethod
-    def delete_container(self, user_id, name, precondition=None):
-        """Delete one container; deleting a missing one is not an error
-        (but fails a precondition that wants it to exist)."""
+    def insert_if_absent(self, user_id: str, name: str,
+                         new: records.Replacement,
+                         usage: typing.Optional[records.UsageChange]
+                         ) -> bool:
+        """Create the container as ``new``; False (nothing stored) if it
+        exists already. With ``usage``, change the user's usage record
+        with it (see :class:`~records.UsageChange`)."""
 
     @abc.abstractmethod
-    def delete_user(self, user_id):
-        """Delete every container of the user."""
+    def replace_if_revision(self, user_id: str, name: str, revision: int,
+                            new: records.Replacement,
+                            usage: typing.Optional[records.UsageChange]
+                            ) -> bool:
+        """Replace the container by ``new`` if it is at ``revision``;
+        False (nothing stored) if it is not, or does not exist."""
 
     @abc.abstractmethod
-    def forget_usage(self):
+    def delete_if_revision(self, user_id: str, name: str,
+                           revision: typing.Optional[int],
+                           usage: typing.Optional[records.UsageChange]
+                           ) -> bool:
+        """Delete the container if it is at ``revision`` (whatever its
+        revision when None); whether it deleted one."""
+
+    @abc.abstractmethod
+    def delete_all(self, user_id: str) -> None:
+        """Delete every container of the user, and their usage record."""
+
+    @abc.abstractmethod
+    def list_names(self, user_id: str, limit: typing.Optional[int],
+                   marker: typing.Optional[str],
+                   prefix: typing.Optional[str]) -> typing.List[str]:
+        """The user's container names in code-point order: at most
+        ``limit`` (all when None), only names greater than ``marker`` (a
+        plain bound; it need not exist), only names that start with
+        ``prefix``. An index range scan of the user."""
+
+    @abc.abstractmethod
+    def count_usage(self, user_id: str) -> records.Usage:
+        """The user's container count and bytes, counted from the
+        containers."""
+
+    @abc.abstractmethod
+    def forget_usage(self) -> None:
         """Drop the usage records quotas are enforced with; each user's is
         counted again from their containers by their next write."""
+
+    @abc.abstractmethod
+    def list_stored(self, after: typing.Optional[typing.Tuple[str, str]],
+                    limit: int) -> typing.List[
+                        typing.Tuple[str, str, records.Stored]]:
+        """Up to ``limit`` ``(user_id, name, Stored)`` of every user,
+        ordered by user id then name, after the ``(user_id, name)`` pair
+        ``after`` (from the start when None)."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Check the database answers."""
+
+    # Reads -------------------------------------------------------------------
+
+    def _deadline(self):
+        return retry.Deadline(self.operation_timeout)
+
+    def list_containers(self, user_id, limit=None, marker=None, prefix=None):
+        """Return the user's container names (see :meth:`list_names`)."""
+        return retry.call(self._deadline(), self.list_names, user_id, limit,
+                          marker, prefix)
+
+    def usage(self, user_id):
+        """Return the user's :class:`~records.Usage`."""
+        return retry.call(self._deadline(), self.count_usage, user_id)
+
+    def get_container(self, user_id, name) -> records.Read:
+        """The whole container; NotFound if it is absent."""
+        stored = retry.call(self._deadline(), self.read, user_id, name)
+        if stored is None:
+            raise exceptions.NotFound()
+        self._recent.remember(user_id, name, stored)
+        return records.Read(stored.text, stored.revision, stored.modified_us)
+
+    def get_meta(self, user_id, name) -> records.Meta:
+        """The container's revision, time and size; NotFound if absent."""
+        meta = retry.call(self._deadline(), self.read_meta, user_id, name)
+        if meta is None:
+            raise exceptions.NotFound()
+        return meta
+
+    def get_value(self, user_id, name, path) -> records.Read:
+        """The value at the key ``path``; NotFound for a missing
+        container, a missing key or a path through a value that is not an
+        object."""
+        found = retry.call(self._deadline(), self.read_path, user_id, name,
+                           path)
+        if found is None or found.text is None:
+            raise exceptions.NotFound()
+        return records.Read(found.text, found.meta.revision,
+                            found.meta.modified_us)
+
+    def export_containers(self):
+        """Yield ``(user_id, name, Read)`` for every stored container,
+        ordered by user id then name, in batches (never all in memory).
+        Not a snapshot: containers written meanwhile may or may not
+        appear."""
+        after = None
+        while True:
+            batch = retry.call(self._deadline(), self.list_stored, after,
+                               EXPORT_BATCH)
+            for user_id, name, stored in batch:
+                yield user_id, name, records.Read(
+                    stored.text, stored.revision, stored.modified_us)
+            if len(batch) < EXPORT_BATCH:
+                return
+            after = batch[-1][:2]
+
+    def check_health(self):
+        """Raise a StorageError unless the database answers within
+        ``[database] timeout``."""
+        retry.call(retry.Deadline(self.wait_timeout), self.ping)
+
+    # Writes --------------------------------------------------------------
 
     def merge(self, user_id, name, obj, precondition=None):
         """Create the container if needed and replace obj's top-level keys.
 
-        Returns the new revision. An empty ``obj`` only makes sure the
-        container exists.
+        Returns the container's revision. An empty ``obj`` only makes sure
+        the container exists.
         """
-        return self.update_container(
+        return self._change(
             user_id, name,
             lambda current: document.merge_top_level(current, obj),
-            create_missing=True, precondition=precondition)
+            True, precondition)
 
     def set_value(self, user_id, name, path, value, precondition=None):
         """Set ``value`` at the key ``path`` (a non-empty list of keys).
 
         Creates the container and missing intermediate objects. Raises
         PathConflict, with nothing changed, when a segment before the last
-        meets a value that is not an object. Returns the new revision.
+        meets a value that is not an object.
         """
-        return self.update_container(
+        return self._change(
             user_id, name,
             lambda current: document.set_at_path(current, path, value),
-            create_missing=True, precondition=precondition)
+            True, precondition)
 
     def merge_patch(self, user_id, name, path, patch, precondition=None):
-        """Apply an RFC 7396 merge patch at ``path`` (``[]``: the container).
-
-        Creates what is missing like :meth:`set_value`. Returns the new
-        revision.
-        """
-        return self.update_container(
+        """Apply an RFC 7396 merge patch at ``path`` (``[]``: the
+        container), creating what is missing like :meth:`set_value`."""
+        return self._change(
             user_id, name,
             lambda current: document.merge_patch_at_path(current, path,
                                                          patch),
-            create_missing=True, precondition=precondition)
+            True, precondition)
 
     def replace(self, user_id, name, value, precondition=None):
-        """Create or overwrite a whole container (used by import).
-
-        Returns the new revision.
-        """
-        return self.update_container(user_id, name, lambda current: value,
-                                     create_missing=True,
-                                     precondition=precondition)
+        """Create or overwrite a whole container (used by import)."""
+        return self._change(user_id, name, lambda current: value, True,
+                            precondition)
 
     def delete_value(self, user_id, name, path, precondition=None):
         """Remove the key at ``path``; a missing one is not an error.
 
-        Returns the container's new revision, or ``None`` when the
-        container does not exist.
+        Returns the container's revision, or None when the container does
+        not exist.
         """
-        return self.update_container(
+        return self._change(
             user_id, name,
             lambda current: document.delete_at_path(current, path),
-            create_missing=False, precondition=precondition)
+            False, precondition)
 
-    # Helpers and lifecycle -------------------------------------------------
+    def delete_container(self, user_id, name, precondition=None):
+        """Delete one container; deleting a missing one is not an error
+        (but fails a precondition that wants it to exist)."""
+        deadline = self._deadline()
+        with self._writer_turns.turn(user_id, name):
+            self._recent.forget(user_id, name)
+            if precondition is None and not self.enforces_quota:
+                retry.call(deadline, self.delete_if_revision, user_id, name,
+                           None, None)
+                return
+            while True:
+                meta = retry.call(deadline, self.read_meta, user_id, name)
+                if precondition is not None:
+                    precondition.check(meta and meta.revision)
+                if meta is None:
+                    return
+                usage = (records.UsageChange(-1, -meta.size, self.quota)
+                         if self.enforces_quota else None)
+                if retry.call(deadline, self.delete_if_revision, user_id,
+                              name, meta.revision, usage):
+                    return
+                retry.pause_after_lost_race(deadline)
 
-    def encode(self, value):
-        """:class:`Encoded` compact JSON of a container value.
+    def delete_user(self, user_id):
+        """Delete every container of the user."""
+        self._recent.forget_user(user_id)
+        retry.call(self._deadline(), self.delete_all, user_id)
 
-        Raises TooLarge past ``[api] max_container_size``.
+    def _change(self, user_id, name, change, create_missing, precondition):
+        """The write algorithm: make the container ``change(current)``.
+
+        ``change`` receives the current object (``{}`` for a container
+        that does not exist yet) and returns the new one, or raises a
+        storage exception that refuses the write. It may be called more
+        than once, so it has no side effects. When the container does not
+        exist and ``create_missing`` is false nothing is written. A
+        change that leaves the container's JSON as it was writes nothing
+        and keeps its revision.
+
+        Returns the container's revision after the write (None when it
+        does not exist). Writers of one container in this process take
+        turns; the first attempt starts from what this process last saw
+        of the container, if anything, and every decision not to write
+        (a refusal, or nothing to change) is made on a fresh read.
         """
+        deadline = self._deadline()
+        with self._writer_turns.turn(user_id, name):
+            seen = self._recent.get(user_id, name)
+            fresh = seen is None
+            if fresh:
+                seen = retry.call(deadline, self.read, user_id, name)
+            while True:
+                try:
+                    decision = self._decide(seen, change, create_missing,
+                                            precondition)
+                except exceptions.StorageError:
+                    if fresh:
+                        raise
+                    decision = None
+                if decision is None or (isinstance(decision, _Nothing)
+                                        and not fresh):
+                    # Judged on a guess that may be out of date.
+                    seen, fresh = retry.call(deadline, self.read, user_id,
+                                             name), True
+                    continue
+                if isinstance(decision, _Nothing):
+                    return decision.revision
+                try:
+                    stored = retry.call(deadline, self._store, user_id, name,
+                                        seen, decision)
+                except exceptions.QuotaExceeded:
+                    # The usage may count this very write already, if an
+                    # earlier attempt was done but its reply lost: refuse
+                    # only if the container is still as it was seen.
+                    latest = retry.call(deadline, self.read, user_id, name)
+                    if latest == seen:
+                        raise
+                    seen, fresh = latest, True
+                    continue
+                if stored:
+                    new = decision.replacement
+                    self._recent.remember(user_id, name, new.stored)
+                    return new.revision
+                # Another writer changed the container since ``seen``.
+                self._recent.forget(user_id, name)
+                retry.pause_after_lost_race(deadline)
+                seen, fresh = retry.call(deadline, self.read, user_id,
+                                         name), True
+
+    def _decide(self, seen, change, create_missing, precondition):
+        """What to store, given the container as ``seen`` (None: absent)."""
+        if precondition is not None:
+            precondition.check(None if seen is None else seen.revision)
+        if seen is None and not create_missing:
+            return _Nothing(None)
+        value = change({} if seen is None else document.parse(seen.text))
         text = document.compact_json(value)
         size = document.encoded_size(text)
         if size > self.max_container_size:
             raise exceptions.TooLarge(size, self.max_container_size)
-        return Encoded(text, size)
+        if seen is not None and text == seen.text:
+            return _Nothing(seen.revision)
+        usage = None
+        if self.enforces_quota:
+            usage = records.UsageChange(
+                1 if seen is None else 0,
+                size - (0 if seen is None else seen.size), self.quota)
+        return _Write(records.Replacement(
+            next_revision(None if seen is None else seen.revision),
+            time.time_ns() // 1000, value, text, size), usage)
 
-    @abc.abstractmethod
-    def ping(self):
-        """Check the database answers; raise BackendUnavailable if not."""
+    def _store(self, user_id, name, seen, decision):
+        if seen is None:
+            return self.insert_if_absent(user_id, name,
+                                         decision.replacement,
+                                         decision.usage)
+        return self.replace_if_revision(user_id, name, seen.revision,
+                                        decision.replacement, decision.usage)
+
+    # Lifecycle -------------------------------------------------------------
 
     def upgrade(self):
         """Create or upgrade the schema and indexes (idempotent)."""

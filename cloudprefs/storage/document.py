@@ -17,6 +17,11 @@ def compact_json(value):
                       allow_nan=False)
 
 
+def parse(text):
+    """The value of a stored container's compact JSON text."""
+    return json.loads(text)
+
+
 def encoded_size(text):
     """Bytes of ``text`` in UTF-8; only non-ASCII characters add any."""
     if text.isascii():
@@ -32,6 +37,23 @@ def get_at_path(container, path):
             raise exceptions.NotFound()
         value = value[segment]
     return value
+
+
+def text_at_path(text, path):
+    """The compact JSON of the value at ``path`` in the compact JSON
+    ``text``; None when nothing is there.
+
+    Byte for byte what ``text`` holds at that place: decoding and encoding
+    again the output of :func:`compact_json` gives it back unchanged
+    (floats are written by ``repr``, which round-trips; escapes are
+    written one way only).
+    """
+    if not path:
+        return text
+    try:
+        return compact_json(get_at_path(json.loads(text), path))
+    except exceptions.NotFound:
+        return None
 
 
 def merge_top_level(container, obj):

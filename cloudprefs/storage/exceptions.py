@@ -61,6 +61,18 @@ class BackendError(StorageError):
     """The database refused an operation for an unexpected reason."""
 
 
+class TransientError(StorageError):
+    """The operation failed but may succeed if run again.
+
+    Deadlocks, serialization and Galera certification failures, a lost or
+    refused connection, a MongoDB primary stepping down or a network
+    timeout. Drivers raise it (wrapping their own exception in
+    ``__cause__``); the base driver's retry policy runs the operation
+    again until its deadline and then raises BackendUnavailable, so it
+    never reaches the API.
+    """
+
+
 class SchemaNotReady(StorageError):
     """The database schema is missing or older than the code needs.
 

@@ -8,30 +8,30 @@ Layout: one ``containers`` collection for every user, one document per
 
 A unique index on ``(u, c)`` serves every query, so a user's queries never
 touch another user's documents, and a cluster can shard on ``u`` (the
-unique index is prefixed by that shard key).
+unique index is prefixed by that shard key). Keys are escaped
+(:mod:`cloudprefs.storage.mongodb_keys`) so that stored documents stay
+readable with ordinary MongoDB tools and a path read is a projection.
 
-MongoDB refuses U+0000 in field names and cannot address keys containing
-``.`` or starting with ``$`` in update paths, so every key of ``d`` is
-stored escaped (see :func:`escape_key`); stored documents stay readable
-with ordinary MongoDB tools.
-
-Writes are compare-and-swap on the revision, like the SQL driver: read the
-document, compute the new value, replace ``d`` only if ``r`` is unchanged
-(or insert, relying on the unique index), and start again if another
-writer won.
+The compare-and-swap is ``update_one({u, c, r: <read revision>}, ...)``
+(or ``insert_one``, relying on the unique index). pymongo's own retries
+are off: the base driver's retry policy is the only one.
 """
 
 import contextlib
 import logging
 import re
-import time
 
 import pymongo
 from pymongo import errors as mongo_errors
 from pymongo import write_concern
 
 from cloudprefs.storage import base
+from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import records
+from cloudprefs.storage.mongodb_keys import escape_key
+from cloudprefs.storage.mongodb_keys import escape_value
+from cloudprefs.storage.mongodb_keys import unescape_value
 
 LOG = logging.getLogger(__name__)
 
@@ -39,64 +39,36 @@ DEFAULT_DATABASE = 'cloudprefs'
 COLLECTION = 'containers'
 USAGE_COLLECTION = 'usage'
 
-# Escapes: '%' itself first so that every '%' in a stored key starts an
-# escape; '.' and U+0000 anywhere; '$' only in first place (MongoDB's rule).
-# The empty key is stored as a lone '%', which no other key can produce.
-_NEEDS_ESCAPE = re.compile(r'[%.\x00]|^\$')
-_ESCAPES = {'%': '%25', '.': '%2E', '\x00': '%00', '$': '%24'}
-_ESCAPED = re.compile(r'%(25|2E|00|24)')
-_UNESCAPES = {'25': '%', '2E': '.', '00': '\x00', '24': '$'}
+# Server error codes worth another attempt: a primary stepping down or
+# going away, a node shutting down, a write conflict, network trouble seen
+# by the server (mongod's own error_codes.yml).
+_TRANSIENT_CODES = {
+    6,      # HostUnreachable
+    7,      # HostNotFound
+    89,     # NetworkTimeout
+    91,     # ShutdownInProgress
+    112,    # WriteConflict
+    189,    # PrimarySteppedDown
+    262,    # ExceededTimeLimit
+    9001,   # SocketException
+    10107,  # NotWritablePrimary
+    11600,  # InterruptedAtShutdown
+    11602,  # InterruptedDueToReplStateChange
+    13435,  # NotPrimaryNoSecondaryOk
+    13436,  # NotPrimaryOrSecondary
+}
+_TOO_LARGE_CODES = {10334, 17419, 17420}    # BSONObjectTooLarge and kin
 
 
-def escape_key(key):
-    if key == '':
-        return '%'
-    if not _NEEDS_ESCAPE.search(key):
-        return key
-    return _NEEDS_ESCAPE.sub(lambda match: _ESCAPES[match.group()], key)
-
-
-def unescape_key(key):
-    if key == '%':
-        return ''
-    if '%' not in key:
-        return key
-    return _ESCAPED.sub(lambda match: _UNESCAPES[match.group(1)], key)
-
-
-def escape_value(value):
-    if isinstance(value, dict):
-        return {escape_key(k): escape_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [escape_value(item) for item in value]
-    return value
-
-
-def unescape_value(value):
-    if isinstance(value, dict):
-        return {unescape_key(k): unescape_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unescape_value(item) for item in value]
-    return value
-
-
-_UNAVAILABLE = (mongo_errors.ConnectionFailure,  # incl. AutoReconnect,
-                mongo_errors.ServerSelectionTimeoutError,  # NetworkTimeout
-                mongo_errors.ExecutionTimeout,
-                mongo_errors.WTimeoutError)
-
-
-def _replacement(revision, modified_us, value, encoded):
-    """The update that makes a container document hold ``value``."""
-    return {'$set': {'r': revision, 'm': modified_us, 's': encoded.size,
-                     'd': escape_value(value)}}
-
-
-class _Reservation:
-    kept = False
-
-    def keep(self):
-        self.kept = True
+def _is_transient(error):
+    if isinstance(error, (mongo_errors.ConnectionFailure,  # AutoReconnect,
+                          mongo_errors.ExecutionTimeout,   # NotPrimary...
+                          mongo_errors.WTimeoutError)):
+        return True
+    if getattr(error, 'code', None) in _TRANSIENT_CODES:
+        return True
+    return any(error.has_error_label(label) for label in (
+        'RetryableWriteError', 'TransientTransactionError'))
 
 
 class MongoDBDriver(base.StorageDriver):
@@ -114,7 +86,8 @@ class MongoDBDriver(base.StorageDriver):
             connectTimeoutMS=timeout_ms,
             waitQueueTimeoutMS=timeout_ms,
             socketTimeoutMS=int(db_conf.operation_timeout * 1000),
-            maxPoolSize=db_conf.mongodb_max_pool_size)
+            maxPoolSize=db_conf.mongodb_max_pool_size,
+            retryReads=False, retryWrites=False)
         database = self._client.get_default_database(DEFAULT_DATABASE)
         concern = write_concern.WriteConcern(w=int(w) if w.isdigit() else w)
         self._collection = database.get_collection(COLLECTION,
@@ -124,44 +97,77 @@ class MongoDBDriver(base.StorageDriver):
                                               write_concern=concern)
         self._indexes_ready = False
 
-    def _run(self, operation, *args, **kwargs):
+    @contextlib.contextmanager
+    def _translated_errors(self):
+        """Turn pymongo's errors into storage exceptions."""
         try:
-            return operation(*args, **kwargs)
-        except _UNAVAILABLE as error:
-            raise exceptions.BackendUnavailable(
-                'database unavailable') from error
+            yield
         except mongo_errors.DocumentTooLarge as error:
             raise exceptions.TooLarge(-1, self.max_container_size) from error
         except mongo_errors.PyMongoError as error:
-            if getattr(error, 'code', None) == 10334:   # BSONObjectTooLarge
+            if _is_transient(error):
+                raise exceptions.TransientError(type(error).__name__) \
+                    from error
+            if getattr(error, 'code', None) in _TOO_LARGE_CODES:
                 raise exceptions.TooLarge(
                     -1, self.max_container_size) from error
             raise exceptions.BackendError('database error') from error
 
-    # Schema ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self):
+        self._ensure_indexes()
+        with self._translated_errors():
+            yield
 
-    def upgrade(self):
-        self._run(self._collection.create_index,
-                  [('u', pymongo.ASCENDING), ('c', pymongo.ASCENDING)],
-                  unique=True, name='user_container')
-        self._indexes_ready = True
+    # Primitives: reads ---------------------------------------------------
 
-    def prepare(self):
-        try:
-            self.upgrade()
-        except exceptions.BackendUnavailable:
-            LOG.warning('MongoDB is not reachable at start-up; indexes will '
-                        'be made on the first write.')
+    def read(self, user_id, name):
+        with self._translated_errors():
+            doc = self._collection.find_one(
+                {'u': user_id, 'c': name},
+                {'_id': 0, 'd': 1, 'r': 1, 'm': 1, 's': 1})
+        if doc is None:
+            return None
+        text = document.compact_json(unescape_value(doc['d']))
+        size = doc.get('s')
+        if size is None:
+            size = document.encoded_size(text)
+        return records.Stored(doc['r'], doc['m'], size, text)
 
-    def _ensure_indexes(self):
-        # Index creation is idempotent; doing it on first use means a new
-        # deployment cannot run without the unique index the writes rely on.
-        if not self._indexes_ready:
-            self.upgrade()
+    def read_meta(self, user_id, name):
+        with self._translated_errors():
+            doc = self._collection.find_one({'u': user_id, 'c': name},
+                                            {'_id': 0, 'r': 1, 'm': 1,
+                                             's': 1})
+        if doc is None:
+            return None
+        if 's' not in doc:  # written before sizes were kept
+            stored = self.read(user_id, name)
+            return None if stored is None else stored.meta
+        return records.Meta(doc['r'], doc['m'], doc['s'])
 
-    # Reads -------------------------------------------------------------------
+    def read_path(self, user_id, name, path):
+        escaped = [escape_key(segment) for segment in path]
+        with self._translated_errors():
+            doc = self._collection.find_one(
+                {'u': user_id, 'c': name},
+                {'_id': 0, 'r': 1, 'm': 1, 's': 1,
+                 'd.' + '.'.join(escaped): 1})
+        if doc is None:
+            return None
+        if 's' not in doc:
+            return super().read_path(user_id, name, path)
+        meta = records.Meta(doc['r'], doc['m'], doc['s'])
+        # A projection goes through arrays too; a key path does not.
+        value = doc.get('d', {})
+        for segment in escaped:
+            if not isinstance(value, dict) or segment not in value:
+                return records.PathRead(meta, None)
+            value = value[segment]
+        return records.PathRead(
+            meta, document.compact_json(unescape_value(value)))
 
-    def list_containers(self, user_id, limit=None, marker=None, prefix=None):
+    def list_names(self, user_id, limit, marker, prefix):
         name_filter = {}
         if marker is not None:
             name_filter['$gt'] = marker
@@ -171,11 +177,16 @@ class MongoDBDriver(base.StorageDriver):
         query = {'u': user_id}
         if name_filter:
             query['c'] = name_filter
-        cursor = self._collection.find(
-            query, {'_id': 0, 'c': 1}).sort('c', pymongo.ASCENDING)
-        if limit is not None:
-            cursor = cursor.limit(limit)
-        return self._run(lambda: [doc['c'] for doc in cursor])
+        with self._translated_errors():
+            cursor = self._collection.find(
+                query, {'_id': 0, 'c': 1}).sort('c', pymongo.ASCENDING)
+            if limit is not None:
+                cursor = cursor.limit(limit)
+            return [doc['c'] for doc in cursor]
+
+    def count_usage(self, user_id):
+        with self._translated_errors():
+            return self._count_usage(user_id)
 
     def _count_usage(self, user_id):
         totals = list(self._collection.aggregate([
@@ -183,178 +194,160 @@ class MongoDBDriver(base.StorageDriver):
             {'$group': {'_id': None, 'n': {'$sum': 1},
                         'b': {'$sum': '$s'}}}]))
         if not totals:
-            return base.Usage(0, 0)
-        return base.Usage(int(totals[0]['n']), int(totals[0]['b']))
+            return records.Usage(0, 0)
+        return records.Usage(int(totals[0]['n']), int(totals[0]['b']))
 
-    def usage(self, user_id):
-        return self._run(self._count_usage, user_id)
+    def list_stored(self, after, limit):
+        query = {}
+        if after is not None:
+            user_id, name = after
+            query = {'$or': [{'u': {'$gt': user_id}},
+                             {'u': user_id, 'c': {'$gt': name}}]}
+        cursor = self._collection.find(
+            query, {'_id': 0, 'u': 1, 'c': 1, 'd': 1, 'r': 1, 'm': 1, 's': 1})
+        cursor = cursor.sort([('u', pymongo.ASCENDING),
+                              ('c', pymongo.ASCENDING)]).limit(limit)
+        with self._translated_errors():
+            docs = list(cursor)
+        result = []
+        for doc in docs:
+            text = document.compact_json(unescape_value(doc['d']))
+            size = doc.get('s')
+            result.append((doc['u'], doc['c'], records.Stored(
+                doc['r'], doc['m'],
+                document.encoded_size(text) if size is None else size,
+                text)))
+        return result
 
-    def get_container(self, user_id, name):
-        doc = self._run(self._collection.find_one,
-                        {'u': user_id, 'c': name},
-                        {'_id': 0, 'd': 1, 'r': 1, 'm': 1})
-        if doc is None:
-            raise exceptions.NotFound()
-        return base.Container(unescape_value(doc['d']), doc['r'],
-                              doc['m'] / 1e6)
+    def ping(self):
+        with self._translated_errors():
+            self._client.admin.command('ping')
 
-    # Writes ------------------------------------------------------------------
+    # Primitives: writes --------------------------------------------------
 
-    def update_container(self, user_id, name, mutate, create_missing,
-                         precondition=None):
-        self._ensure_indexes()
-        return self._update_in_turn(
-            user_id, name, mutate, precondition, self._swap_seen,
-            lambda: self._until_won(self._try_update, user_id, name, mutate,
-                                    create_missing, precondition))
+    def insert_if_absent(self, user_id, name, new, usage):
+        with self._writing(), self._reservation(user_id, usage) as kept:
+            try:
+                self._collection.insert_one({
+                    'u': user_id, 'c': name, 'r': new.revision,
+                    'm': new.modified_us, 's': new.size,
+                    'd': escape_value(new.value)})
+            except mongo_errors.DuplicateKeyError:
+                return False
+            kept()
+        return True
 
-    def _swap_seen(self, user_id, name, seen_revision, revision, value,
-                   encoded):
-        return self._run(
-            self._collection.update_one,
-            {'u': user_id, 'c': name, 'r': seen_revision},
-            _replacement(revision, time.time_ns() // 1000, value, encoded)
-        ).matched_count == 1
-
-    def _until_won(self, attempt, *args):
-        """Run a compare-and-swap ``attempt`` until it wins the race."""
-        return base.until_won(lambda: self._run(attempt, *args))
-
-    def _try_update(self, user_id, name, mutate, create_missing,
-                    precondition):
-        key = {'u': user_id, 'c': name}
-        doc = self._collection.find_one(key, {'_id': 0, 'd': 1, 'r': 1,
-                                              's': 1})
-        base.check_precondition(precondition, doc and doc['r'])
-        now_us = time.time_ns() // 1000
-        if doc is None:
-            if not create_missing:
-                return None
-            value = mutate({})
-            encoded = self.encode(value)
-            revision = base.next_revision()
-            with self._reservation(user_id, 1, encoded.size) as reservation:
-                try:
-                    self._collection.insert_one(
-                        dict(key, r=revision, m=now_us, s=encoded.size,
-                             d=escape_value(value)))
-                except mongo_errors.DuplicateKeyError:
-                    return base.LOST_RACE
-                reservation.keep()
-            self._remember_written(user_id, name, revision, encoded)
-            return revision
-        value = mutate(unescape_value(doc['d']))
-        encoded = self.encode(value)
-        revision = base.next_revision(doc['r'])
-        with self._reservation(user_id, 0,
-                               encoded.size - doc.get('s', 0)) as reservation:
+    def replace_if_revision(self, user_id, name, revision, new, usage):
+        with self._writing(), self._reservation(user_id, usage) as kept:
             result = self._collection.update_one(
-                dict(key, r=doc['r']),
-                _replacement(revision, now_us, value, encoded))
+                {'u': user_id, 'c': name, 'r': revision},
+                {'$set': {'r': new.revision, 'm': new.modified_us,
+                          's': new.size, 'd': escape_value(new.value)}})
             if result.matched_count != 1:
-                return base.LOST_RACE
-            reservation.keep()
-        self._remember_written(user_id, name, revision, encoded)
-        return revision
+                return False
+            kept()
+        return True
+
+    def delete_if_revision(self, user_id, name, revision, usage):
+        query = {'u': user_id, 'c': name}
+        if revision is not None:
+            query['r'] = revision
+        with self._writing(), self._reservation(user_id, usage) as kept:
+            if not self._collection.delete_one(query).deleted_count:
+                return False
+            kept()
+        return True
+
+    def delete_all(self, user_id):
+        with self._writing():
+            self._collection.delete_many({'u': user_id})
+            self._usage.delete_one({'_id': user_id})
+
+    def forget_usage(self):
+        with self._writing():
+            self._usage.delete_many({})
 
     @contextlib.contextmanager
-    def _reservation(self, user_id, added_containers, added_bytes):
-        """Reserve quota before a write, give it back unless kept.
+    def _reservation(self, user_id, usage):
+        """Take the usage change before a write; give it back unless the
+        block calls the function it gets (the write happened).
 
         MongoDB without transactions cannot change two documents
         atomically: the guarded ``$inc`` on the usage document takes the
         quota first, so concurrent writers can never pass it together. A
-        process dying between the two steps leaves usage counted too high
-        (never too low); ``cloudprefs-manage usage_sync`` recounts it.
+        write that fails with the outcome unknown (a lost connection)
+        keeps its reservation, as does a process that dies between the
+        two steps: usage is then counted too high, never too low, and
+        ``cloudprefs-manage usage_sync`` recounts it.
         """
-        reservation = _Reservation()
-        if not self.enforces_quota:
-            reservation.keep()
-            yield reservation
+        if usage is None:
+            yield lambda: None
             return
-        self._reserve(user_id, added_containers, added_bytes)
+        self._reserve(user_id, usage)
+        kept = []
         try:
-            yield reservation
-        finally:
-            if not reservation.kept:
-                self._run(self._usage.update_one, {'_id': user_id},
-                          {'$inc': {'n': -added_containers,
-                                    'b': -added_bytes}})
+            yield lambda: kept.append(True)
+        except mongo_errors.PyMongoError as error:
+            if not isinstance(error, mongo_errors.DocumentTooLarge):
+                raise   # the write may have happened: keep the reservation
+            self._release(user_id, usage)   # refused before it was sent
+            raise
+        except BaseException:
+            self._release(user_id, usage)
+            raise
+        if not kept:
+            self._release(user_id, usage)
 
-    def _reserve(self, user_id, added_containers, added_bytes):
+    def _release(self, user_id, usage):
+        self._usage.update_one(
+            {'_id': user_id},
+            {'$inc': {'n': -usage.containers, 'b': -usage.bytes}})
+
+    def _reserve(self, user_id, usage):
         guard = {'_id': user_id}
-        if added_containers > 0 and self.quota.containers is not None:
-            guard['n'] = {'$lte': self.quota.containers - added_containers}
-        if added_bytes > 0 and self.quota.bytes is not None:
-            guard['b'] = {'$lte': self.quota.bytes - added_bytes}
-        increment = {'$inc': {'n': added_containers, 'b': added_bytes}}
-        for _attempt in range(2):
+        if usage.containers > 0 and usage.quota.containers is not None:
+            guard['n'] = {'$lte': usage.quota.containers - usage.containers}
+        if usage.bytes > 0 and usage.quota.bytes is not None:
+            guard['b'] = {'$lte': usage.quota.bytes - usage.bytes}
+        increment = {'$inc': {'n': usage.containers, 'b': usage.bytes}}
+        for _attempt in range(3):
             if self._usage.update_one(guard, increment).matched_count:
                 return
             record = self._usage.find_one({'_id': user_id})
             if record is not None:
-                base.check_quota(self.quota,
-                                 base.Usage(record['n'], record['b']),
-                                 added_containers, added_bytes)
-                continue    # the record changed under us: try once more
-            usage = self._count_usage(user_id)
+                # Over the quota (raises), or it changed under us.
+                usage.check(records.Usage(record['n'], record['b']))
+                continue
+            current = self._count_usage(user_id)
             try:
                 self._usage.insert_one({'_id': user_id,
-                                        'n': usage.containers,
-                                        'b': usage.bytes})
+                                        'n': current.containers,
+                                        'b': current.bytes})
             except mongo_errors.DuplicateKeyError:
                 pass
-        record = self._usage.find_one({'_id': user_id})
-        base.check_quota(self.quota, base.Usage(record['n'], record['b']),
-                         added_containers, added_bytes)
-        raise exceptions.BackendUnavailable('usage record kept changing')
+        raise exceptions.TransientError('the usage record kept changing')
 
-    def export_containers(self):
-        cursor = self._collection.find(
-            {}, {'_id': 0, 'u': 1, 'c': 1, 'd': 1, 'r': 1, 'm': 1},
-            batch_size=500).sort([('u', pymongo.ASCENDING),
-                                  ('c', pymongo.ASCENDING)])
-        iterator = iter(cursor)
-        while True:
-            doc = self._run(next, iterator, None)
-            if doc is None:
-                return
-            yield doc['u'], doc['c'], base.Container(
-                unescape_value(doc['d']), doc['r'], doc['m'] / 1e6)
+    # Schema --------------------------------------------------------------
 
-    def delete_container(self, user_id, name, precondition=None):
-        self._recent.forget(user_id, name)
-        if precondition is None and not self.enforces_quota:
-            self._run(self._collection.delete_one, {'u': user_id, 'c': name})
-            return
-        self._until_won(self._try_delete, user_id, name, precondition)
+    def upgrade(self):
+        with self._translated_errors():
+            self._collection.create_index(
+                [('u', pymongo.ASCENDING), ('c', pymongo.ASCENDING)],
+                unique=True, name='user_container')
+        self._indexes_ready = True
 
-    def _try_delete(self, user_id, name, precondition):
-        key = {'u': user_id, 'c': name}
-        doc = self._collection.find_one(key, {'_id': 0, 'r': 1, 's': 1})
-        base.check_precondition(precondition, doc and doc['r'])
-        if doc is None:
-            return None
-        with self._reservation(user_id, -1,
-                               -doc.get('s', 0)) as reservation:
-            if not self._collection.delete_one(
-                    dict(key, r=doc['r'])).deleted_count:
-                return base.LOST_RACE
-            reservation.keep()
-        return None
+    def prepare(self):
+        try:
+            self.upgrade()
+        except (exceptions.BackendUnavailable, exceptions.TransientError):
+            LOG.warning('MongoDB is not reachable at start-up; indexes will '
+                        'be made on the first write.')
 
-    def delete_user(self, user_id):
-        self._recent.forget_user(user_id)
-        self._run(self._collection.delete_many, {'u': user_id})
-        self._run(self._usage.delete_one, {'_id': user_id})
-
-    def forget_usage(self):
-        self._run(self._usage.delete_many, {})
-
-    # Lifecycle ---------------------------------------------------------------
-
-    def ping(self):
-        self._run(self._client.admin.command, 'ping')
+    def _ensure_indexes(self):
+        # Index creation is idempotent; doing it on first use means a new
+        # deployment cannot run without the unique index the writes rely on.
+        if not self._indexes_ready:
+            self.upgrade()
 
     def close(self):
         self._client.close()

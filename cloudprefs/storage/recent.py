@@ -1,26 +1,32 @@
-"""What this process last saw of recently used containers, and whose
-turn it is to write one.
+"""The write-guess cache: what this process last saw of recently used
+containers.
 
 A write is a compare-and-swap: it needs the container's current value
-and revision. Reading them first costs a database round trip; guessing
-them from what this process last read or wrote saves it. The guess is
-only a guess: the write still says ``WHERE revision = <guessed>``, so a
-stale entry (another worker or process wrote since) makes the write
-change nothing, and the driver then reads the row and tries again. Reads
-never answer from here: another process may have written.
+and revision. Reading them first costs a database round trip; starting
+from what this process last read or wrote saves it. The entry is only a
+guess: the write still says "replace revision N", so an entry that is out
+of date (another process wrote since) makes the write change nothing, and
+the base driver then reads the container and tries again. A guess never
+answers a read, and never decides a refusal or a write that changes
+nothing: those are judged on a fresh read (see
+:meth:`cloudprefs.storage.base.StorageDriver._change`).
+
+It is a layer the base driver fills the same way for every driver (after
+each whole-container read and each write) and that ``[database]
+recent_containers_cache_size = 0`` switches off: :class:`NoRecentContainers`
+then answers every question with "never seen".
 
 Bounded by entries and by bytes, least recently used first out; a value
 larger than a tenth of the byte budget is not kept.
 """
 
 import collections
-import contextlib
 import threading
+
+from cloudprefs.storage import records
 
 DEFAULT_MAX_ENTRIES = 10000
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-
-Seen = collections.namedtuple('Seen', ['revision', 'text', 'size'])
 
 
 class RecentContainers:
@@ -43,7 +49,7 @@ class RecentContainers:
         return self._bytes
 
     def get(self, user_id, name):
-        """The :class:`Seen` revision, compact JSON text and size, or
+        """The :class:`~cloudprefs.storage.records.Stored` last seen, or
         None."""
         key = (user_id, name)
         with self._lock:
@@ -52,13 +58,13 @@ class RecentContainers:
                 self._entries.move_to_end(key)
         return seen
 
-    def remember(self, user_id, name, revision, text, size):
+    def remember(self, user_id, name, stored: records.Stored):
         with self._lock:
             self._pop((user_id, name))
-            if size > self.max_bytes // 10:
+            if stored.size > self.max_bytes // 10:
                 return
-            self._entries[(user_id, name)] = Seen(revision, text, size)
-            self._bytes += size
+            self._entries[(user_id, name)] = stored
+            self._bytes += stored.size
             while (len(self._entries) > self.max_entries
                    or self._bytes > self.max_bytes):
                 _key, oldest = self._entries.popitem(last=False)
@@ -79,38 +85,29 @@ class RecentContainers:
             self._bytes -= seen.size
 
 
-class WriterTurns:
-    """Writers of one container in this process take turns.
+class NoRecentContainers:
+    """The cache switched off: nothing is remembered."""
 
-    Two writers of one container that overlap would both start from the
-    same revision; one compare-and-swap loses, and its writer reads and
-    writes again, round trips that under load each wait behind every other
-    request of the process (they made the p99 latency of writes). Taking
-    turns, the second writer starts from the first one's result, which
-    RecentContainers holds, and needs one round trip. Writers in other
-    processes are still sorted out by the compare-and-swap.
-    """
-
-    def __init__(self):
-        self._turns = {}    # (user_id, name) -> [lock, writers]
-        self._guard = threading.Lock()
+    bytes = 0
 
     def __len__(self):
-        return len(self._turns)
+        return 0
 
-    @contextlib.contextmanager
-    def turn(self, user_id, name):
-        key = (user_id, name)
-        with self._guard:
-            entry = self._turns.get(key)
-            if entry is None:
-                entry = self._turns[key] = [threading.Lock(), 0]
-            entry[1] += 1
-        try:
-            with entry[0]:
-                yield
-        finally:
-            with self._guard:
-                entry[1] -= 1
-                if not entry[1]:
-                    del self._turns[key]
+    def get(self, user_id, name):
+        return None
+
+    def remember(self, user_id, name, stored):
+        pass
+
+    def forget(self, user_id, name):
+        pass
+
+    def forget_user(self, user_id):
+        pass
+
+
+def make(max_entries):
+    """The cache for ``[database] recent_containers_cache_size``."""
+    if max_entries <= 0:
+        return NoRecentContainers()
+    return RecentContainers(max_entries=max_entries)

@@ -7,7 +7,10 @@ user's rows. Names and user ids are stored as their UTF-8 bytes
 collation folds case or pads trailing spaces, on every dialect. ``value``
 is the container's compact JSON text, which keeps every key (U+0000
 included) and number exact on every dialect; ``size`` is its length in
-bytes, kept for usage accounting.
+bytes, kept for usage accounting. A large container also keeps
+``path_index``, where each member lies in ``value`` (see
+:mod:`cloudprefs.storage.path_index`), valid only while
+``path_index_revision`` is the row's ``revision``.
 
 Changes to these tables go with an alembic migration in
 ``sql_migrations/versions``.
@@ -15,6 +18,7 @@ Changes to these tables go with an alembic migration in
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import postgresql
 
 NAME_BYTES = 255
 
@@ -45,6 +49,15 @@ def json_text_type():
         'mysql', 'mariadb')
 
 
+def path_index_type():
+    # PostgreSQL looks keys up in jsonb without parsing it; elsewhere the
+    # database's JSON functions read the text.
+    return sa.Text().with_variant(postgresql.JSONB(), 'postgresql') \
+        .with_variant(mysql.LONGTEXT(charset='utf8mb4',
+                                     collation='utf8mb4_bin'),
+                      'mysql', 'mariadb')
+
+
 metadata = sa.MetaData()
 
 containers = sa.Table(
@@ -56,6 +69,8 @@ containers = sa.Table(
     sa.Column('size', sa.BigInteger(), nullable=False,
               server_default=sa.text('0')),
     sa.Column('value', json_text_type(), nullable=False),
+    sa.Column('path_index', path_index_type(), nullable=True),
+    sa.Column('path_index_revision', sa.BigInteger(), nullable=True),
     mysql_engine='InnoDB',
     mysql_charset='utf8mb4',
 )

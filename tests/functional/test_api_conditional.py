@@ -59,10 +59,19 @@ def test_etag_and_last_modified_on_reads_and_writes(call):
         response = call('GET', path)
         assert response.headers['ETag'] == etag
         assert response.headers['Last-Modified'].endswith(' GMT')
-    # Every write changes it, even one that changes no value.
-    again = call('POST', '/v1/c', {'a': {'b': 1}}).headers['ETag']
-    assert again != etag
+    # A write that changes nothing keeps it: other clients' If-Match
+    # still holds.
+    unchanged = call('POST', '/v1/c', {'a': {'b': 1}})
+    assert unchanged.status_code == 204
+    assert unchanged.headers['ETag'] == etag
     deleted = call('DELETE', '/v1/c/missing')
+    assert deleted.status_code == 204
+    assert deleted.headers['ETag'] == etag
+    assert call('POST', '/v1/c/a/b', '1', If_Match=etag).status_code == 204
+    # A write that changes something changes it.
+    again = call('POST', '/v1/c', {'a': {'b': 2}}).headers['ETag']
+    assert again != etag
+    deleted = call('DELETE', '/v1/c/a')
     assert deleted.status_code == 204
     assert deleted.headers['ETag'] not in (etag, again)
     assert call('GET', '/v1/c').headers['ETag'] == deleted.headers['ETag']
@@ -141,7 +150,8 @@ def test_if_match_star_and_if_none_match_star(call):
 
 def test_racing_conditional_writes_one_wins(call):
     import concurrent.futures
-    etag = call('POST', '/v1/c', {'n': 0}).headers['ETag']
+    # Each write a change (one that changed nothing would succeed too).
+    etag = call('POST', '/v1/c', {'n': -1}).headers['ETag']
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         statuses = list(pool.map(
             lambda i: call('POST', '/v1/c/n', str(i),

@@ -8,7 +8,9 @@ import sys
 import pytest
 import sqlalchemy as sa
 
+from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import path_index
 from cloudprefs.storage import sql
 from cloudprefs.storage import sql_migration
 from tests.support import config
@@ -48,7 +50,7 @@ def test_upgrade_from_empty(empty_url):
     columns = {column['name'] for column in sa.inspect(
         sa.create_engine(empty_url)).get_columns('containers')}
     assert columns == {'user_id', 'name', 'revision', 'modified_us', 'size',
-                       'value'}
+                       'value', 'path_index', 'path_index_revision'}
 
 
 def test_upgrade_from_first_revision_keeps_data(empty_url):
@@ -80,11 +82,41 @@ def test_upgrade_from_first_revision_keeps_data(empty_url):
                 'SELECT size FROM containers ORDER BY user_id, name'
             )).scalars().all()
         engine.dispose()
-        assert sizes == [driver.encode(value).size
+        assert sizes == [document.encoded_size(document.compact_json(value))
                          for _user, _name, value in OLD_ROWS]
         # The migrated store works as usual.
         driver.set_value('alice', 'defaults', ['new'], True)
         assert driver.get_container('alice', 'defaults').value['new'] is True
+    finally:
+        driver.close()
+
+
+def test_rows_written_by_older_code_are_read_whole(empty_url,
+                                                   monkeypatch):
+    """During a rolling upgrade, code from before the path index (0003)
+    writes rows of a migrated database: its UPDATE leaves the index of
+    the value it replaces behind, which must then be ignored."""
+    monkeypatch.setattr(path_index, 'INDEX_FROM_BYTES', 1)
+    migrate(empty_url, 'head')
+    driver = sql.SQLDriver(empty_url, make_conf(empty_url))
+    try:
+        driver.merge('u', 'c', {'a': 'old', 'b': {'x': 1}})
+        assert driver.get_value('u', 'c', ['b', 'x']).value == 1
+        engine = sa.create_engine(empty_url, poolclass=sa.pool.NullPool)
+        older_code = sa.table('containers', sa.column('user_id'),
+                              sa.column('name'), sa.column('revision'),
+                              sa.column('value'), sa.column('size'))
+        with engine.begin() as connection:
+            connection.execute(
+                sa.update(older_code)
+                .where(older_code.c.user_id == b'u',
+                       older_code.c.name == b'c')
+                .values(revision=older_code.c.revision + 1, size=22,
+                        value='{"b":{"x":22222},"a":0}'))
+        engine.dispose()
+        assert driver.get_value('u', 'c', ['b', 'x']).value == 22222
+        assert driver.get_value('u', 'c', ['a']).value == 0
+        assert driver.get_value('u', 'c', ['b']).text == '{"x":22222}'
     finally:
         driver.close()
 

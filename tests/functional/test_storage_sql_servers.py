@@ -9,8 +9,10 @@ from tests import storage_contract
 from tests.support.config import DriverFactory
 from tests.support.config import make_conf
 from tests.support import network
+from tests.support import sqlservers
 
-MAX_CONTAINER_SIZE = 64 * 1024
+# Room for containers the path index covers (64 KiB and more).
+MAX_CONTAINER_SIZE = 1024 * 1024
 
 
 @pytest.fixture(scope='module', params=['postgresql', 'mysql'])
@@ -41,16 +43,36 @@ def driver_factory(migrated_url):
 
 
 @pytest.fixture
+def proxied_driver_factory(migrated_url, dialect, driver_factory):
+    """Drivers through a proxy the test owns (driver_factory has emptied
+    the tables)."""
+    proxy = network.TCPProxy(*sqlservers.server_address(dialect))
+    factory = DriverFactory(
+        sql.SQLDriver,
+        sqlservers.with_address(migrated_url, '127.0.0.1', proxy.port),
+        max_container_size=MAX_CONTAINER_SIZE)
+    factory.proxy = proxy
+    yield factory
+    factory.close()
+    proxy.close()
+
+
+@pytest.fixture
 def unavailable_driver(dialect):
     scheme = {'postgresql': 'postgresql+psycopg2://postgres',
               'mysql': 'mysql+pymysql://root'}[dialect]
     url = '%s@127.0.0.1:%d/cloudprefs' % (scheme, network.free_port())
     conf = make_conf(url)
     conf.set_override('timeout', 0.5, group='database')
+    conf.set_override('operation_timeout', 0.5, group='database')
     storage = sql.SQLDriver(url, conf)
     yield storage
     storage.close()
 
 
-class TestSQLServerContract(storage_contract.StorageContract):
-    pass
+class TestSQLServerContract(storage_contract.StorageContract,
+                            storage_contract.NetworkFaultContract):
+
+    FAULT_PATTERNS = {'read': b'SELECT containers.revision',
+                      'write': b'UPDATE containers SET',
+                      'durable': b'COMMIT'}

@@ -7,9 +7,10 @@ from oslo_config import cfg
 from cloudprefs import conf as cloudprefs_conf
 
 
-def make_conf(connection, quota=None, **api_overrides):
+def make_conf(connection, quota=None, database=None, **api_overrides):
     """A ConfigOpts with the service's options and ``connection`` set;
-    ``quota`` maps [quota] options to values."""
+    ``quota`` and ``database`` map [quota] and [database] options to
+    values."""
     conf = cfg.ConfigOpts()
     cloudprefs_conf.register_opts(conf)
     conf([], project='cloudprefs', default_config_files=[])
@@ -20,21 +21,29 @@ def make_conf(connection, quota=None, **api_overrides):
         conf.set_override(name, value, group='api')
     for name, value in (quota or {}).items():
         conf.set_override(name, value, group='quota')
+    for name, value in (database or {}).items():
+        conf.set_override(name, value, group='database')
     return conf
 
 
 class DriverFactory:
-    """Makes drivers on one store (``make(url, conf)``); closes them all."""
+    """Makes drivers on one store (``make(url, conf)``); closes them all.
+
+    ``database`` holds [database] options for every driver made after it
+    is changed (the contract suite sets the layers it tests this way).
+    """
 
     def __init__(self, driver_class, url, **api_overrides):
         self.driver_class = driver_class
         self.url = url
         self.api_overrides = api_overrides
+        self.database = {}
         self.drivers = []
 
     def __call__(self, **quota):
         driver = self.driver_class(self.url, make_conf(
-            self.url, quota=quota, **self.api_overrides))
+            self.url, quota=quota, database=self.database,
+            **self.api_overrides))
         self.drivers.append(driver)
         return driver
 

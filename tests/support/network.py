@@ -43,7 +43,18 @@ class TCPProxy:
         self._connections = []
         self._listener = None
         self._stopped = False
+        self._trap = None
+        self.sprung = threading.Event()
         self.restore()
+
+    def cut_at(self, pattern, after_reply=False):
+        """Cut the next connection whose client sends bytes containing
+        ``pattern`` (a statement, a command name): before the server sees
+        them, or, with ``after_reply``, once the server has done the work
+        and before its reply reaches the client (a lost acknowledgement).
+        Only the one connection is cut; ``sprung`` is set when it is."""
+        self.sprung.clear()
+        self._trap = (pattern, after_reply)
 
     def restore(self):
         listener = socket.socket()
@@ -89,17 +100,31 @@ class TCPProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._connections.extend([client, upstream])
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target),
-                                 daemon=True).start()
+            state = {'cut_reply': False}
+            threading.Thread(target=self._pump,
+                             args=(client, upstream, state, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pump,
+                             args=(upstream, client, state, False),
+                             daemon=True).start()
 
-    @staticmethod
-    def _pump(source, target):
+    def _pump(self, source, target, state, from_client):
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
+                trap = self._trap
+                if from_client and trap is not None and trap[0] in data:
+                    self._trap = None
+                    if trap[1]:
+                        state['cut_reply'] = True
+                    else:
+                        self.sprung.set()
+                        break           # the server never sees it
+                elif not from_client and state['cut_reply']:
+                    self.sprung.set()
+                    break               # the client never sees it
                 target.sendall(data)
         except OSError:
             pass

@@ -3,7 +3,7 @@
 import hypothesis
 from hypothesis import strategies
 
-from cloudprefs.storage import mongodb
+from cloudprefs.storage import mongodb_keys as mongodb
 
 
 @hypothesis.given(strategies.text())

@@ -8,6 +8,7 @@ from sqlalchemy import exc as sa_exc
 
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import sql
+from cloudprefs.storage import sql_client
 from tests.support.config import make_conf
 
 
@@ -48,7 +49,7 @@ def pg_error(pgcode):
     (wrap(Exception('database is locked')), 'transient'),
 ])
 def test_classify(error, kind):
-    assert sql.classify(error) == kind
+    assert sql_client.classify(error) == kind
 
 
 PG_NO_ANSWER = (psycopg2.OperationalError, psycopg2.InterfaceError)
@@ -68,7 +69,7 @@ PG_NO_ANSWER = (psycopg2.OperationalError, psycopg2.InterfaceError)
      'connection'),
 ])
 def test_classify_dbapi_errors(error, kind):
-    assert sql.classify(error, PG_NO_ANSWER) == kind
+    assert sql_client.classify(error, PG_NO_ANSWER) == kind
 
 
 class FlakyEngine:
@@ -95,6 +96,9 @@ class FlakyEngine:
     def dispose(self):
         self.engine.dispose()
 
+    def __getattr__(self, name):
+        return getattr(self.engine, name)
+
 
 @pytest.fixture
 def driver(tmp_path):
@@ -107,28 +111,25 @@ def driver(tmp_path):
 
 def test_transient_errors_are_retried(driver):
     deadlock = wrap(pymysql.err.OperationalError(1213, 'Deadlock found'))
-    driver._autocommit_engine = FlakyEngine(driver._autocommit_engine,
-                                            deadlock, 3)
+    driver._client.engine = FlakyEngine(driver._client.engine, deadlock, 3)
     driver.set_value('u', 'c', ['k'], 1)
     assert driver.get_container('u', 'c').value == {'k': 1}
-    assert driver._autocommit_engine.failures == 0
+    assert driver._client.engine.failures == 0
 
 
 def test_permanent_errors_are_not_retried(driver):
     error = wrap(pymysql.err.ProgrammingError(1146, 'no table'),
                  sa_exc.ProgrammingError)
-    driver._autocommit_engine = FlakyEngine(driver._autocommit_engine,
-                                            error, 2)
+    driver._client.engine = FlakyEngine(driver._client.engine, error, 2)
     with pytest.raises(exceptions.BackendError):
         driver.get_container('u', 'c')
-    assert driver._autocommit_engine.failures == 1
+    assert driver._client.engine.failures == 1
 
 
 def test_retries_stop_at_the_timeout(driver):
     lost = wrap(pymysql.err.OperationalError(2013, 'Lost connection'))
-    driver._timeout = 0.3
-    driver._autocommit_engine = FlakyEngine(driver._autocommit_engine,
-                                            lost, 10 ** 6)
+    driver.operation_timeout = 0.3
+    driver._client.engine = FlakyEngine(driver._client.engine, lost, 10 ** 6)
     with pytest.raises(exceptions.BackendUnavailable):
         driver.list_containers('u')
-    assert driver._autocommit_engine.failures < 10 ** 6 - 3
+    assert driver._client.engine.failures < 10 ** 6 - 3

@@ -7,7 +7,8 @@ from tests import storage_contract
 from tests.support.config import DriverFactory
 from tests.support.config import make_conf
 
-MAX_CONTAINER_SIZE = 64 * 1024
+# Room for containers the path index covers (64 KiB and more).
+MAX_CONTAINER_SIZE = 1024 * 1024
 
 
 @pytest.fixture
@@ -25,7 +26,10 @@ def unavailable_driver(tmp_path):
     blocker = tmp_path / 'not-a-directory'
     blocker.write_text('')
     url = 'sqlite:///%s/cloudprefs.sqlite' % blocker
-    return sql.SQLDriver(url, make_conf(url))
+    conf = make_conf(url)
+    conf.set_override('operation_timeout', 0.5, group='database')
+    conf.set_override('timeout', 0.5, group='database')
+    return sql.SQLDriver(url, conf)
 
 
 class TestSQLiteContract(storage_contract.StorageContract):

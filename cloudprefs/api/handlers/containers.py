@@ -31,11 +31,27 @@ def policy_rule(name):
 # content-type and charset handling would cost more than the handler.
 
 def _json_response(value, headers=None):
-    text = json.dumps(value, ensure_ascii=False, separators=(',', ':'))
+    return _json_text_response(
+        json.dumps(value, ensure_ascii=False, separators=(',', ':')),
+        headers)
+
+
+def _json_text_response(text, headers=None):
+    """200 with ``text``, JSON already (storage hands out compact JSON)."""
     headerlist = [('Content-Type', 'application/json')]
     headerlist.extend((headers or {}).items())
     return webob.Response(body=text.encode('utf-8'), status='200 OK',
                           headerlist=headerlist)
+
+
+def _head_response(size, headers):
+    """200 to HEAD with the Content-Length a GET's body would have, when
+    only the container's size was read."""
+    headerlist = [('Content-Type', 'application/json')]
+    headerlist.extend(headers.items())
+    response = webob.Response(status='200 OK', headerlist=headerlist)
+    response.content_length = size
+    return response
 
 
 def _no_content(revision=None):
@@ -81,14 +97,17 @@ def _read_merge_patch(req):
     return _read_json(req, required=True)
 
 
-def _container_answer(req, value, container):
-    """200 with the value and its container's validators, or 304."""
-    headers = {'ETag': conditional.etag(container.revision),
-               'Last-Modified': conditional.http_date(container.modified_at)}
-    if conditional.not_modified(req, headers['ETag'],
-                                container.modified_at):
+def _validators(revision, modified_at):
+    return {'ETag': conditional.etag(revision),
+            'Last-Modified': conditional.http_date(modified_at)}
+
+
+def _read_answer(req, read):
+    """200 with what was read and its container's validators, or 304."""
+    headers = _validators(read.revision, read.modified_at)
+    if conditional.not_modified(req, headers['ETag'], read.modified_at):
         return _not_modified(headers)
-    return _json_response(value, headers)
+    return _json_text_response(read.text, headers)
 
 
 # /v1 -----------------------------------------------------------------------
@@ -137,8 +156,17 @@ def delete_all_containers(req):
 
 @policy_rule(rules.GET_CONTAINER)
 def get_container(req, container):
-    stored = req.storage.get_container(req.owner_id, container)
-    return _container_answer(req, stored.value, stored)
+    if req.method == 'HEAD' or conditional.is_conditional_read(req):
+        # Revision, time and size tell; the value stays in the database.
+        meta = req.storage.get_meta(req.owner_id, container)
+        modified_at = meta.modified_us / 1e6
+        headers = _validators(meta.revision, modified_at)
+        if conditional.not_modified(req, headers['ETag'], modified_at):
+            return _not_modified(headers)
+        if req.method == 'HEAD':
+            return _head_response(meta.size, headers)
+    read = req.storage.get_container(req.owner_id, container)
+    return _read_answer(req, read)
 
 
 @policy_rule(rules.WRITE_CONTAINER)
@@ -178,8 +206,8 @@ def delete_container(req, container):
 
 @policy_rule(rules.GET_VALUE)
 def get_value(req, container, key_path):
-    value, stored = req.storage.get_value(req.owner_id, container, key_path)
-    return _container_answer(req, value, stored)
+    read = req.storage.get_value(req.owner_id, container, key_path)
+    return _read_answer(req, read)
 
 
 @policy_rule(rules.SET_VALUE)

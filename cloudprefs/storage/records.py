@@ -1,0 +1,162 @@
+"""The values that pass between the API, the base driver and the drivers.
+
+Containers travel as compact JSON text (see
+:func:`cloudprefs.storage.document.compact_json`): that is what the SQL
+drivers store and what the API sends, so a read is never parsed and
+serialized again on its way out.
+"""
+
+import json
+import typing
+
+from cloudprefs.storage import exceptions
+
+
+class Meta(typing.NamedTuple):
+    """A container without its value."""
+
+    revision: int
+    modified_us: int    # time of the last write, µs since the epoch
+    size: int           # bytes of its compact JSON (UTF-8)
+
+
+class Stored(typing.NamedTuple):
+    """A container as a driver reads it: its :class:`Meta` and text."""
+
+    revision: int
+    modified_us: int
+    size: int
+    text: str
+
+    @property
+    def meta(self) -> Meta:
+        return Meta(self.revision, self.modified_us, self.size)
+
+
+class PathRead(typing.NamedTuple):
+    """What :meth:`read_path` finds: the container's :class:`Meta`, and
+    the compact JSON of the value at the path (None when nothing is
+    there)."""
+
+    meta: Meta
+    text: typing.Optional[str]
+
+
+class Replacement(typing.NamedTuple):
+    """What a write stores: the new value, as the Python object (for
+    drivers that store structure) and as compact JSON text, with its size
+    and the container's new revision and modification time."""
+
+    revision: int
+    modified_us: int
+    value: dict
+    text: str
+    size: int
+
+    @property
+    def stored(self) -> Stored:
+        return Stored(self.revision, self.modified_us, self.size, self.text)
+
+
+class Usage(typing.NamedTuple):
+    """A user's container count and the bytes of compact JSON their
+    containers hold."""
+
+    containers: int
+    bytes: int
+
+
+class Quota(typing.NamedTuple):
+    """Per-user limits; None means unlimited."""
+
+    containers: typing.Optional[int]
+    bytes: typing.Optional[int]
+
+    @property
+    def limited(self) -> bool:
+        return self.containers is not None or self.bytes is not None
+
+
+class UsageChange(typing.NamedTuple):
+    """What a write adds to its user's usage, and the quota it must keep.
+
+    A driver given one applies it with the write, atomically as far as its
+    store allows, calling :meth:`check` on the usage before the change.
+    """
+
+    containers: int
+    bytes: int
+    quota: Quota
+
+    def check(self, usage: Usage) -> None:
+        """Raise QuotaExceeded if the change takes ``usage`` past the quota.
+
+        Only growth is refused: a write that shrinks a user already over a
+        lowered quota goes ahead.
+        """
+        quota = self.quota
+        if (quota.containers is not None and self.containers > 0
+                and usage.containers + self.containers > quota.containers):
+            raise exceptions.QuotaExceeded('containers', quota.containers)
+        if (quota.bytes is not None and self.bytes > 0
+                and usage.bytes + self.bytes > quota.bytes):
+            raise exceptions.QuotaExceeded('bytes', quota.bytes)
+
+
+class Precondition:
+    """What a container must be for a write to go ahead.
+
+    :param revisions: the write happens only if the container exists at one
+        of these revisions (``If-Match: "<etag>"``).
+    :param exists: True: the container must exist (``If-Match: *``);
+        False: it must not (``If-None-Match: *``).
+    """
+
+    def __init__(self, revisions=None, exists=None):
+        self.revisions = frozenset(revisions) if revisions is not None \
+            else None
+        self.exists = exists
+
+    def check(self, current: typing.Optional[int]) -> None:
+        """Raise RevisionMismatch unless ``current`` (a revision, or None
+        for a missing container) satisfies the precondition."""
+        if current is None:
+            if self.exists or self.revisions is not None:
+                raise exceptions.RevisionMismatch(None)
+        elif self.exists is False or (self.revisions is not None
+                                      and current not in self.revisions):
+            raise exceptions.RevisionMismatch(current)
+
+
+class Read:
+    """A container, or the value at a path inside one, as the API gets it.
+
+    ``text`` is the compact JSON the API sends; ``value`` parses it on
+    first use. ``revision`` and ``modified_at`` are the container's.
+    """
+
+    __slots__ = ('text', 'revision', 'modified_us', '_value')
+
+    def __init__(self, text: str, revision: int, modified_us: int):
+        self.text = text
+        self.revision = revision
+        self.modified_us = modified_us
+        self._value = _UNPARSED
+
+    @property
+    def value(self):
+        if self._value is _UNPARSED:
+            self._value = json.loads(self.text)
+        return self._value
+
+    @property
+    def modified_at(self) -> float:
+        """Seconds since the epoch."""
+        return self.modified_us / 1e6
+
+    def __repr__(self):
+        return 'Read(revision=%d, %d characters)' % (self.revision,
+                                                     len(self.text))
+
+
+_UNPARSED = object()
