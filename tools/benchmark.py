@@ -172,41 +172,30 @@ def measure(target, url, script, connections, duration, env, counter):
 
 
 class ConnectionCounter:
-    """How many connections the database server has accepted so far.
-
-    PostgreSQL: the sessions of the benchmark's database
-    (pg_stat_database, whose counters are published within about a
-    second, hence the pause); MariaDB: the server's Connections status
-    (the whole server: run nothing else meanwhile); MongoDB: the server's
-    connections created, where it reports them. None where the database
-    does not tell (SQLite, a server without the figure).
+    """How many connections the database server has accepted so far
+    (see tests.support.sqlservers.ConnectionCounter; MongoDB: the
+    server's connections created, where it reports them). None where the
+    database does not tell (SQLite, a server without the figure).
     """
-
-    SETTLE_SECONDS = 1.5
 
     def __init__(self, backend, connection):
         self.backend = backend
         self.connection = connection
-        self._sql = None
+        self._sql = self._mongo = None
 
     def opened(self):
         try:
-            if self.backend == 'postgresql':
-                time.sleep(self.SETTLE_SECONDS)
-                return self._sql_scalar(
-                    'SELECT sessions FROM pg_stat_database '
-                    'WHERE datname = current_database()')
-            if self.backend == 'mysql':
-                return self._sql_scalar(
-                    "SELECT VARIABLE_VALUE FROM information_schema."
-                    "GLOBAL_STATUS WHERE VARIABLE_NAME = 'CONNECTIONS'")
+            if self.backend in ('postgresql', 'mysql'):
+                if self._sql is None:
+                    from tests.support import sqlservers
+                    self._sql = sqlservers.ConnectionCounter(
+                        self.backend, self.connection)
+                return self._sql.accepted()
             if self.backend == 'mongodb':
                 import pymongo
-                client = pymongo.MongoClient(self.connection)
-                try:
-                    status = client.admin.command('serverStatus')
-                finally:
-                    client.close()
+                if self._mongo is None:     # kept: counting opens none
+                    self._mongo = pymongo.MongoClient(self.connection)
+                status = self._mongo.admin.command('serverStatus')
                 created = status.get('connections', {}).get('totalCreated')
                 return None if created is None else int(created)
         except Exception as error:     # a figure we cannot read
@@ -214,20 +203,12 @@ class ConnectionCounter:
                   file=sys.stderr)
         return None
 
-    def _sql_scalar(self, statement):
-        import sqlalchemy as sa
-        if self._sql is None:
-            # One connection, kept: counting must not open any.
-            engine = sa.create_engine(self.connection,
-                                      isolation_level='AUTOCOMMIT',
-                                      poolclass=sa.pool.NullPool)
-            self._sql = engine.connect()
-        return int(self._sql.execute(sa.text(statement)).scalar())
-
     def close(self):
         if self._sql is not None:
             self._sql.close()
-            self._sql = None
+        if self._mongo is not None:
+            self._mongo.close()
+        self._sql = self._mongo = None
 
 
 # Backends, servers and data --------------------------------------------------

@@ -1,94 +1,24 @@
-"""The storage-driver interface, and the one write algorithm over it.
+"""The storage-driver interface the API uses, and the one write algorithm.
 
 A driver stores, for each user, named containers: JSON objects with a
 revision number, a modification time and a size. The API layer speaks only
 the public methods of :class:`StorageDriver` and the exceptions of
 :mod:`cloudprefs.storage.exceptions`; it never sees pymongo or
-SQLAlchemy.
-
-How to write a driver
-=====================
-
-Subclass :class:`StorageDriver` and implement its *primitives*, the
-abstract methods of the section "Primitives" below, each a single step in
-the driver's own store. A primitive has no retry loop, checks no
-precondition and knows nothing of merges or key paths: the base class
-does all of that, once, for every driver:
-
-* a write reads the container (or starts from what this process last
-  saw of it), computes the new value with the pure functions of
-  :mod:`cloudprefs.storage.document`, checks the precondition, the size
-  limit and the quota, and stores it with a compare-and-swap primitive
-  (:meth:`insert_if_absent`, :meth:`replace_if_revision`,
-  :meth:`delete_if_revision`); when another writer got there first it
-  reads again and starts over;
-* every primitive call runs under the retry policy of
-  :mod:`cloudprefs.storage.retry`: a primitive raises TransientError for
-  anything worth trying again (a deadlock, a lost connection, a primary
-  stepping down) and the policy tries again until the operation's
-  deadline.
-
-A primitive raises, besides TransientError: BackendUnavailable (the
-database cannot be reached and waiting longer will not help, e.g. no
-pooled connection came free in ``[database] timeout``), BackendError
-(the database refused for another reason), TooLarge (the store itself
-refuses the size) and, from :meth:`UsageChange.check`, QuotaExceeded.
-Each wraps the driver's own exception in ``__cause__``.
-
-Rules every driver keeps (the contract suite in
-``tests/storage_contract.py`` checks them, with failures injected):
-
-* The user id is part of every key and every query: no call for one user
-  reads or changes another user's data.
-* Container names sort in code-point order.
-* Values round-trip by value: integers exactly, other numbers as IEEE
-  doubles, strings, booleans and null exactly, any object key (``.``,
-  ``$``-prefixed, empty, U+0000, non-ASCII) exactly; the text a driver
-  returns is the compact JSON the write stored.
-* A compare-and-swap primitive changes the container only if it is still
-  at the revision given, atomically, and says whether it did; an insert
-  relies on a unique key. Nothing else is needed for writes to be atomic
-  and none to be lost across threads, green threads and processes.
-* A primitive that fails leaves the store as it was or as the whole
-  write makes it, never half of it; with a UsageChange, the usage record
-  changes with the write (a driver that cannot make the two atomic may
-  count too much, never too little, and says so).
+SQLAlchemy. A driver implements the primitives of
+:class:`cloudprefs.storage.primitives.Primitives` (whose docstring says
+how to write one); everything above them is here, written once.
 """
 
-import abc
 import time
 import typing
 
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import primitives
 from cloudprefs.storage import recent
 from cloudprefs.storage import records
 from cloudprefs.storage import retry
 from cloudprefs.storage import turns
-
-
-def next_revision(previous=None):
-    """A revision greater than ``previous`` and at least the clock in µs.
-
-    Starting from the clock means a container deleted and created again
-    never reuses a revision a client may still hold.
-    """
-    now = time.time_ns() // 1000
-    if previous is None or now > previous:
-        return now
-    return previous + 1
-
-
-def prefix_upper_bound(prefix):
-    """The smallest UTF-8 byte string greater than every string that
-    starts with ``prefix`` (None when there is none)."""
-    encoded = bytearray(prefix.encode('utf-8'))
-    while encoded and encoded[-1] == 0xFF:
-        encoded.pop()
-    if not encoded:
-        return None
-    encoded[-1] += 1
-    return bytes(encoded)
 
 
 class _Write(typing.NamedTuple):
@@ -108,7 +38,7 @@ class _Nothing(typing.NamedTuple):
 EXPORT_BATCH = 500
 
 
-class StorageDriver(metaclass=abc.ABCMeta):
+class StorageDriver(primitives.Primitives):
     """Base class of the storage drivers.
 
     :param url: the ``[database] connection`` URL whose scheme chose this
@@ -127,99 +57,6 @@ class StorageDriver(metaclass=abc.ABCMeta):
         self.wait_timeout = conf.database.timeout
         self._recent = recent.make(conf.database.recent_containers_cache_size)
         self._writer_turns = turns.WriterTurns()
-
-    # Primitives: what a driver implements ---------------------------------
-
-    @abc.abstractmethod
-    def read(self, user_id: str, name: str) -> typing.Optional[
-            records.Stored]:
-        """The container's :class:`~records.Stored` revision, modification
-        time, size and compact JSON text; None if it does not exist."""
-
-    def read_meta(self, user_id: str, name: str) -> typing.Optional[
-            records.Meta]:
-        """The container's :class:`~records.Meta`, without its value
-        (HEAD, conditional requests, deletes); None if it does not exist.
-
-        Drivers override this to leave the value in the database.
-        """
-        stored = self.read(user_id, name)
-        return None if stored is None else stored.meta
-
-    def read_path(self, user_id: str, name: str, path: typing.List[str]
-                  ) -> typing.Optional[records.PathRead]:
-        """The compact JSON of the value at the key ``path`` (a non-empty
-        list), with the container's Meta; None if the container does not
-        exist. The text is byte for byte what :meth:`read` returns at that
-        place.
-
-        Drivers override this to read just that part of the container.
-        """
-        stored = self.read(user_id, name)
-        if stored is None:
-            return None
-        return records.PathRead(stored.meta,
-                                document.text_at_path(stored.text, path))
-
-    @abc.abstractmethod
-    def insert_if_absent(self, user_id: str, name: str,
-                         new: records.Replacement,
-                         usage: typing.Optional[records.UsageChange]
-                         ) -> bool:
-        """Create the container as ``new``; False (nothing stored) if it
-        exists already. With ``usage``, change the user's usage record
-        with it (see :class:`~records.UsageChange`)."""
-
-    @abc.abstractmethod
-    def replace_if_revision(self, user_id: str, name: str, revision: int,
-                            new: records.Replacement,
-                            usage: typing.Optional[records.UsageChange]
-                            ) -> bool:
-        """Replace the container by ``new`` if it is at ``revision``;
-        False (nothing stored) if it is not, or does not exist."""
-
-    @abc.abstractmethod
-    def delete_if_revision(self, user_id: str, name: str,
-                           revision: typing.Optional[int],
-                           usage: typing.Optional[records.UsageChange]
-                           ) -> bool:
-        """Delete the container if it is at ``revision`` (whatever its
-        revision when None); whether it deleted one."""
-
-    @abc.abstractmethod
-    def delete_all(self, user_id: str) -> None:
-        """Delete every container of the user, and their usage record."""
-
-    @abc.abstractmethod
-    def list_names(self, user_id: str, limit: typing.Optional[int],
-                   marker: typing.Optional[str],
-                   prefix: typing.Optional[str]) -> typing.List[str]:
-        """The user's container names in code-point order: at most
-        ``limit`` (all when None), only names greater than ``marker`` (a
-        plain bound; it need not exist), only names that start with
-        ``prefix``. An index range scan of the user."""
-
-    @abc.abstractmethod
-    def count_usage(self, user_id: str) -> records.Usage:
-        """The user's container count and bytes, counted from the
-        containers."""
-
-    @abc.abstractmethod
-    def forget_usage(self) -> None:
-        """Drop the usage records quotas are enforced with; each user's is
-        counted again from their containers by their next write."""
-
-    @abc.abstractmethod
-    def list_stored(self, after: typing.Optional[typing.Tuple[str, str]],
-                    limit: int) -> typing.List[
-                        typing.Tuple[str, str, records.Stored]]:
-        """Up to ``limit`` ``(user_id, name, Stored)`` of every user,
-        ordered by user id then name, after the ``(user_id, name)`` pair
-        ``after`` (from the start when None)."""
-
-    @abc.abstractmethod
-    def ping(self) -> None:
-        """Check the database answers."""
 
     # Reads -------------------------------------------------------------------
 
@@ -440,7 +277,7 @@ class StorageDriver(metaclass=abc.ABCMeta):
                 1 if seen is None else 0,
                 size - (0 if seen is None else seen.size), self.quota)
         return _Write(records.Replacement(
-            next_revision(None if seen is None else seen.revision),
+            records.next_revision(None if seen is None else seen.revision),
             time.time_ns() // 1000, value, text, size), usage)
 
     def _store(self, user_id, name, seen, decision):

@@ -7,9 +7,22 @@ serialized again on its way out.
 """
 
 import json
+import time
 import typing
 
 from cloudprefs.storage import exceptions
+
+
+def next_revision(previous=None):
+    """A revision greater than ``previous`` and at least the clock in µs.
+
+    Starting from the clock means a container deleted and created again
+    never reuses a revision a client may still hold.
+    """
+    now = time.time_ns() // 1000
+    if previous is None or now > previous:
+        return now
+    return previous + 1
 
 
 class Meta(typing.NamedTuple):

@@ -14,10 +14,7 @@ row lock taken on one node does not stop a writer on another (the loser
 gets a certification failure, which is transient). With quotas, the usage
 record changes in the write's own transaction.
 
-The hot statements are compiled once for the dialect and run on bare
-DBAPI cursors: SQLAlchemy's per-execution work (statement cache keys, the
-Connection and result objects) costs more than the round trip to a local
-database.
+The statements are :mod:`cloudprefs.storage.sql_statements`'s.
 
 A path read of a large container reads its path index first (see
 :mod:`cloudprefs.storage.path_index`) and then only the bytes it needs.
@@ -25,7 +22,6 @@ A path read of a large container reads its path index first (see
 
 import json
 import logging
-import sqlite3
 
 import sqlalchemy as sa
 
@@ -36,128 +32,11 @@ from cloudprefs.storage import path_index
 from cloudprefs.storage import records
 from cloudprefs.storage import sql_client
 from cloudprefs.storage import sql_migration
+from cloudprefs.storage import sql_statements
 from cloudprefs.storage.sql_tables import containers
 from cloudprefs.storage.sql_tables import user_usage
 
 LOG = logging.getLogger(__name__)
-
-
-class Compiled:
-    """A statement compiled once for the dialect and run on a bare DBAPI
-    cursor. Key columns are passed as UTF-8 bytes, as
-    :class:`~cloudprefs.storage.sql_tables.UTF8Bytes` would bind them.
-    """
-
-    def __init__(self, statement, dialect):
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self._order = compiled.positiontup if compiled.positional else None
-        # Literals in the statement (coalesce(..., 0)) are bound too.
-        self._literals = {key: value for key, value in compiled.params.items()
-                          if value is not None}
-
-    def _params(self, values):
-        if self._literals:
-            values = dict(self._literals, **values)
-        if self._order is None:
-            return values
-        return tuple(values[key] for key in self._order)
-
-    def fetch_one(self, dbapi_connection, **values):
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(self.sql, self._params(values))
-            return cursor.fetchone()
-        finally:
-            cursor.close()
-
-    def execute(self, dbapi_connection, **values):
-        """Run the statement; the number of rows it changed."""
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(self.sql, self._params(values))
-            return cursor.rowcount
-        finally:
-            cursor.close()
-
-
-# Per dialect: the path index entry at a key, and a slice of the value's
-# UTF-8 bytes (1-based start). Keys are plain ASCII (path_index.index_key).
-_INDEX_ENTRY = {
-    'postgresql': '(path_index -> CAST({key} AS TEXT))::text',
-    'sqlite': 'json_extract(path_index, {key})',
-    'mysql': 'JSON_EXTRACT(path_index, {key})',
-}
-_BYTE_SLICE = {
-    'postgresql': "convert_from(substring(convert_to(value, 'UTF8') "
-                  "FROM :start FOR :length), 'UTF8')",
-    'sqlite': 'CAST(substr(CAST(value AS BLOB), :start, :length) AS TEXT)',
-    'mysql': 'SUBSTRING(CAST(value AS BINARY), :start, :length)',
-}
-
-
-def _sqlite_has_json_functions():
-    try:
-        sqlite3.connect(':memory:').execute("SELECT json_extract('[]', '$')")
-    except sqlite3.OperationalError:
-        return False
-    return True
-
-
-def _compile_statements(dialect):
-    c = containers.c
-    u = user_usage.c
-    bind = sa.bindparam
-    this_row = (c.user_id == bind('user_id'), c.name == bind('name'))
-    new_row = dict(revision=bind('revision'),
-                   modified_us=bind('modified_us'), size=bind('size'),
-                   value=bind('value'), path_index=bind('path_index'),
-                   path_index_revision=bind('path_index_revision'))
-    at_revision = c.revision == bind('seen_revision')
-    name = 'mysql' if dialect.name == 'mariadb' else dialect.name
-    key_path = "'$.\"' || :{0} || '\"'" if name == 'sqlite' else (
-        "CONCAT('$.\"', :{0}, '\"')" if name == 'mysql' else ':{0}')
-    statements = {
-        'read': sa.select(c.revision, c.modified_us, c.size, c.value)
-        .where(*this_row),
-        'read_meta': sa.select(c.revision, c.modified_us, c.size)
-        .where(*this_row),
-        'read_index': sa.text(
-            'SELECT revision, modified_us, size, {first}, {second}, '
-            'CASE WHEN path_index_revision = revision THEN NULL '
-            'ELSE value END FROM containers '
-            'WHERE user_id = :user_id AND name = :name'.format(
-                first=_INDEX_ENTRY[name].format(key=key_path.format('k1')),
-                second=_INDEX_ENTRY[name].format(
-                    key=key_path.format('k2')))),
-        'read_slice': sa.text(
-            'SELECT %s FROM containers WHERE user_id = :user_id '
-            'AND name = :name AND revision = :revision' % _BYTE_SLICE[name]),
-        'insert': sa.insert(containers).values(
-            user_id=bind('user_id'), name=bind('name'), **new_row),
-        'replace': sa.update(containers).where(*this_row, at_revision)
-        .values(**new_row),
-        'delete': sa.delete(containers).where(*this_row, at_revision),
-        'delete_any': sa.delete(containers).where(*this_row),
-        'lock_usage': sa.select(u.containers, u.bytes)
-        .where(u.user_id == bind('user_id')).with_for_update(),
-        'count_usage': sa.select(sa.func.count(),
-                                 sa.func.coalesce(sa.func.sum(c.size), 0))
-        .where(c.user_id == bind('user_id')),
-        'insert_usage': sa.insert(user_usage).values(
-            user_id=bind('user_id'), containers=bind('containers'),
-            bytes=bind('bytes')),
-        'add_usage': sa.update(user_usage)
-        .where(u.user_id == bind('user_id'))
-        .values(containers=u.containers + bind('containers'),
-                bytes=u.bytes + bind('bytes')),
-        'delete_user': sa.delete(containers)
-        .where(c.user_id == bind('user_id')),
-        'delete_user_usage': sa.delete(user_usage)
-        .where(u.user_id == bind('user_id')),
-    }
-    return {key: Compiled(statement, dialect)
-            for key, statement in statements.items()}
 
 
 def _key(user_id, name):
@@ -169,9 +48,10 @@ class SQLDriver(base.StorageDriver):
     def __init__(self, url, conf):
         super().__init__(url, conf)
         self._client = sql_client.SQLClient(url, conf)
-        self._statements = _compile_statements(self._client.engine.dialect)
+        self._statements = sql_statements.compile_statements(
+            self._client.engine.dialect)
         self._reads_paths = (not self._client.is_sqlite
-                             or _sqlite_has_json_functions())
+                             or sql_statements.sqlite_has_json_functions())
         self._schema_ready = False
 
     # Primitives: reads ---------------------------------------------------
@@ -191,30 +71,32 @@ class SQLDriver(base.StorageDriver):
     def read_path(self, user_id, name, path):
         if not self._reads_paths:
             return super().read_path(user_id, name, path)
-        first, second = path_index.lookup_keys(path)
         key = _key(user_id, name)
         with self._raw() as connection:
-            row = self._statements['read_index'].fetch_one(
-                connection, k1=first, k2=second, **key)
+            row = self._statements['read_unless_indexed'].fetch_one(
+                connection, **key)
             if row is None:
                 return None
             meta = records.Meta(*row[:3])
-            first_entry, second_entry, whole = row[3:]
-            if whole is not None:   # no index: a small container
-                return records.PathRead(
-                    meta, document.text_at_path(whole, path))
-            location = path_index.locate(
-                path, first_entry and json.loads(first_entry),
-                second_entry and json.loads(second_entry))
-            if location is None:
-                return records.PathRead(meta, None)
-            piece = self._statements['read_slice'].fetch_one(
-                connection, start=location.offset + 1,
-                length=location.length, revision=meta.revision, **key)
-        if piece is None:
-            # Written since the index was read: the caller's retry policy
-            # reads it again.
+            if row[3] is not None:      # a small container: parse it all
+                return records.PathRead(meta,
+                                        document.text_at_path(row[3], path))
+            first, second = path_index.lookup_keys(path)
+            entries = self._statements['read_index'].fetch_one(
+                connection, k1=first, k2=second, revision=meta.revision,
+                **key)
+            location = entries and path_index.locate(
+                path, *(entry and json.loads(entry) for entry in entries))
+            if location:
+                piece = self._statements['read_slice'].fetch_one(
+                    connection, start=location.offset + 1,
+                    length=location.length, revision=meta.revision, **key)
+        if entries is None or location and piece is None:
+            # Written since its revision was read: the retry policy reads
+            # it again.
             raise exceptions.TransientError('the container changed')
+        if location is None:
+            return records.PathRead(meta, None)
         text = piece[0]
         if isinstance(text, (bytes, bytearray)):
             text = bytes(text).decode('utf-8')
@@ -229,7 +111,7 @@ class SQLDriver(base.StorageDriver):
             query = query.where(name > marker)
         if prefix:
             query = query.where(name >= prefix)
-            upper = base.prefix_upper_bound(prefix)
+            upper = sql_statements.prefix_upper_bound(prefix)
             if upper is not None:
                 # Compared as raw bytes: the bound may not be valid UTF-8.
                 query = query.where(name < sa.literal(upper,
@@ -392,28 +274,12 @@ class SQLDriver(base.StorageDriver):
                         'schema will be checked when it is.')
 
     def _ensure_schema(self):
-        if not self._schema_ready:
-            self._check_revision(self.schema_revision())
-
-    def _check_revision(self, revision):
-        head = sql_migration.head_revision()
-        if revision == head:
-            self._schema_ready = True
-        elif revision is None or revision in sql_migration.known_revisions():
-            if self._client.is_sqlite:
-                # The embedded database initializes and upgrades itself.
-                self.upgrade()
-                return
-            raise exceptions.SchemaNotReady(
-                'The database schema is %s; this version of cloudprefs needs '
-                'revision %s: run "cloudprefs-manage db_sync".'
-                % ('empty' if revision is None else 'at revision ' + revision,
-                   head))
-        else:
-            LOG.warning('The database schema is at revision %s, newer than '
-                        'this code knows (%s): starting anyway, as during a '
-                        'rolling upgrade.', revision, head)
-            self._schema_ready = True
+        if self._schema_ready:
+            return
+        if sql_migration.needs_upgrade(self.schema_revision(),
+                                       upgrades_itself=self._client.is_sqlite):
+            self.upgrade()
+        self._schema_ready = True
 
     def close(self):
         self._client.close()

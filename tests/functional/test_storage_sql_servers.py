@@ -76,3 +76,39 @@ class TestSQLServerContract(storage_contract.StorageContract,
     FAULT_PATTERNS = {'read': b'SELECT containers.revision',
                       'write': b'UPDATE containers SET',
                       'durable': b'COMMIT'}
+
+
+def _kill_other_sessions(dialect, url):
+    """What a server restart or an administrator does to idle pooled
+    connections: the server ends them."""
+    database = sa.engine.make_url(url).database
+    engine = sa.create_engine(url, isolation_level='AUTOCOMMIT',
+                              poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        if dialect == 'postgresql':
+            killed = connection.execute(sa.text(
+                'SELECT count(pg_terminate_backend(pid)) '
+                'FROM pg_stat_activity WHERE datname = :database '
+                'AND pid <> pg_backend_pid()'), {'database': database}
+            ).scalar()
+        else:
+            ids = connection.execute(sa.text(
+                'SELECT ID FROM information_schema.PROCESSLIST '
+                'WHERE DB = :database AND ID <> CONNECTION_ID()'),
+                {'database': database}).scalars().all()
+            for session_id in ids:
+                connection.execute(sa.text('KILL %d' % session_id))
+            killed = len(ids)
+    engine.dispose()
+    return killed
+
+
+def test_connections_the_server_ends_are_replaced(dialect, driver_factory,
+                                                  migrated_url):
+    driver = driver_factory()
+    driver.merge('u', 'c', {'k': 1})
+    assert _kill_other_sessions(dialect, migrated_url) >= 1
+    assert driver.get_container('u', 'c').value == {'k': 1}
+    assert _kill_other_sessions(dialect, migrated_url) >= 1
+    driver.set_value('u', 'c', ['k'], 2)
+    assert driver_factory().get_container('u', 'c').value == {'k': 2}

@@ -7,6 +7,7 @@ other servers. A server that cannot be reached fails the tests.
 """
 
 import os
+import time
 import uuid
 
 import sqlalchemy as sa
@@ -58,3 +59,36 @@ def server_address(dialect):
 def with_address(url, host, port):
     return sa.engine.make_url(url).set(host=host, port=port).render_as_string(
         hide_password=False)
+
+
+class ConnectionCounter:
+    """How many connections a database server has accepted so far.
+
+    PostgreSQL: the sessions of one database (``pg_stat_database``, whose
+    counters are published within about a second: :meth:`accepted`
+    waits that long); MariaDB/MySQL: the server's ``Connections`` status
+    (the whole server). Counting opens no connection of its own: one is
+    kept for it.
+    """
+
+    SETTLE_SECONDS = 1.5
+
+    def __init__(self, dialect, url):
+        self.dialect = dialect
+        self._engine = sa.create_engine(url, isolation_level='AUTOCOMMIT',
+                                        poolclass=sa.pool.NullPool)
+        self._connection = self._engine.connect()
+
+    def accepted(self):
+        if self.dialect == 'postgresql':
+            time.sleep(self.SETTLE_SECONDS)
+            statement = ('SELECT sessions FROM pg_stat_database '
+                         'WHERE datname = current_database()')
+        else:
+            statement = ("SELECT VARIABLE_VALUE FROM information_schema."
+                         "GLOBAL_STATUS WHERE VARIABLE_NAME = 'CONNECTIONS'")
+        return int(self._connection.execute(sa.text(statement)).scalar())
+
+    def close(self):
+        self._connection.close()
+        self._engine.dispose()

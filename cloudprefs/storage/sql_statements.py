@@ -1,0 +1,151 @@
+"""The SQL driver's statements, compiled once per dialect.
+
+The hot statements run on bare DBAPI cursors (:class:`Compiled`):
+SQLAlchemy's per-execution work (statement cache keys, the Connection and
+result objects) costs more than the round trip to a local database. A few
+are written per dialect: reading the path index and a slice of a value's
+bytes (see :mod:`cloudprefs.storage.path_index`).
+"""
+
+import sqlite3
+
+import sqlalchemy as sa
+
+from cloudprefs.storage.sql_tables import containers
+from cloudprefs.storage.sql_tables import user_usage
+
+
+class Compiled:
+    """A statement compiled once for the dialect and run on a bare DBAPI
+    cursor. Key columns are passed as UTF-8 bytes, as
+    :class:`~cloudprefs.storage.sql_tables.UTF8Bytes` would bind them.
+    """
+
+    def __init__(self, statement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._order = compiled.positiontup if compiled.positional else None
+        # Literals in the statement (coalesce(..., 0)) are bound too.
+        self._literals = {key: value for key, value in compiled.params.items()
+                          if value is not None}
+
+    def _params(self, values):
+        if self._literals:
+            values = dict(self._literals, **values)
+        if self._order is None:
+            return values
+        return tuple(values[key] for key in self._order)
+
+    def fetch_one(self, dbapi_connection, **values):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(values))
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def execute(self, dbapi_connection, **values):
+        """Run the statement; the number of rows it changed."""
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(values))
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
+# Per dialect: the path index entry at a key, and a slice of the value's
+# UTF-8 bytes (1-based start). Keys are plain ASCII (path_index.index_key).
+_INDEX_ENTRY = {
+    'postgresql': '(path_index -> CAST({key} AS TEXT))::text',
+    'sqlite': 'json_extract(path_index, {key})',
+    'mysql': 'JSON_EXTRACT(path_index, {key})',
+}
+_BYTE_SLICE = {
+    'postgresql': "convert_from(substring(convert_to(value, 'UTF8') "
+                  "FROM :start FOR :length), 'UTF8')",
+    'sqlite': 'CAST(substr(CAST(value AS BLOB), :start, :length) AS TEXT)',
+    'mysql': 'SUBSTRING(CAST(value AS BINARY), :start, :length)',
+}
+
+
+def sqlite_has_json_functions():
+    try:
+        sqlite3.connect(':memory:').execute("SELECT json_extract('[]', '$')")
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+def compile_statements(dialect):
+    """Every statement of the driver, by name, as :class:`Compiled`."""
+    c = containers.c
+    u = user_usage.c
+    bind = sa.bindparam
+    this_row = (c.user_id == bind('user_id'), c.name == bind('name'))
+    new_row = dict(revision=bind('revision'),
+                   modified_us=bind('modified_us'), size=bind('size'),
+                   value=bind('value'), path_index=bind('path_index'),
+                   path_index_revision=bind('path_index_revision'))
+    at_revision = c.revision == bind('seen_revision')
+    name = 'mysql' if dialect.name == 'mariadb' else dialect.name
+    key_path = "'$.\"' || :{0} || '\"'" if name == 'sqlite' else (
+        "CONCAT('$.\"', :{0}, '\"')" if name == 'mysql' else ':{0}')
+    statements = {
+        'read': sa.select(c.revision, c.modified_us, c.size, c.value)
+        .where(*this_row),
+        'read_meta': sa.select(c.revision, c.modified_us, c.size)
+        .where(*this_row),
+        # The value of a container without a valid index; else none.
+        'read_unless_indexed': sa.select(
+            c.revision, c.modified_us, c.size,
+            sa.case((c.path_index_revision == c.revision, sa.null()),
+                    else_=c.value))
+        .where(*this_row),
+        'read_index': sa.text(
+            'SELECT {first}, {second} FROM containers '
+            'WHERE user_id = :user_id AND name = :name '
+            'AND path_index_revision = :revision'.format(
+                first=_INDEX_ENTRY[name].format(key=key_path.format('k1')),
+                second=_INDEX_ENTRY[name].format(
+                    key=key_path.format('k2')))),
+        'read_slice': sa.text(
+            'SELECT %s FROM containers WHERE user_id = :user_id '
+            'AND name = :name AND revision = :revision' % _BYTE_SLICE[name]),
+        'insert': sa.insert(containers).values(
+            user_id=bind('user_id'), name=bind('name'), **new_row),
+        'replace': sa.update(containers).where(*this_row, at_revision)
+        .values(**new_row),
+        'delete': sa.delete(containers).where(*this_row, at_revision),
+        'delete_any': sa.delete(containers).where(*this_row),
+        'lock_usage': sa.select(u.containers, u.bytes)
+        .where(u.user_id == bind('user_id')).with_for_update(),
+        'count_usage': sa.select(sa.func.count(),
+                                 sa.func.coalesce(sa.func.sum(c.size), 0))
+        .where(c.user_id == bind('user_id')),
+        'insert_usage': sa.insert(user_usage).values(
+            user_id=bind('user_id'), containers=bind('containers'),
+            bytes=bind('bytes')),
+        'add_usage': sa.update(user_usage)
+        .where(u.user_id == bind('user_id'))
+        .values(containers=u.containers + bind('containers'),
+                bytes=u.bytes + bind('bytes')),
+        'delete_user': sa.delete(containers)
+        .where(c.user_id == bind('user_id')),
+        'delete_user_usage': sa.delete(user_usage)
+        .where(u.user_id == bind('user_id')),
+    }
+    return {key: Compiled(statement, dialect)
+            for key, statement in statements.items()}
+
+
+def prefix_upper_bound(prefix):
+    """The smallest UTF-8 byte string greater than every string that
+    starts with ``prefix`` (None when there is none)."""
+    encoded = bytearray(prefix.encode('utf-8'))
+    while encoded and encoded[-1] == 0xFF:
+        encoded.pop()
+    if not encoded:
+        return None
+    encoded[-1] += 1
+    return bytes(encoded)
