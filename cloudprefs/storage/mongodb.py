@@ -71,6 +71,15 @@ def _is_transient(error):
         'RetryableWriteError', 'TransientTransactionError'))
 
 
+def _stored(doc):
+    """The Stored record of a container document."""
+    text = document.compact_json(unescape_value(doc['d']))
+    size = doc.get('s')
+    if size is None:    # written before sizes were kept
+        size = document.encoded_size(text)
+    return records.Stored(doc['r'], doc['m'], size, text)
+
+
 class MongoDBDriver(base.StorageDriver):
 
     def __init__(self, url, conf):
@@ -126,13 +135,7 @@ class MongoDBDriver(base.StorageDriver):
             doc = self._collection.find_one(
                 {'u': user_id, 'c': name},
                 {'_id': 0, 'd': 1, 'r': 1, 'm': 1, 's': 1})
-        if doc is None:
-            return None
-        text = document.compact_json(unescape_value(doc['d']))
-        size = doc.get('s')
-        if size is None:
-            size = document.encoded_size(text)
-        return records.Stored(doc['r'], doc['m'], size, text)
+        return None if doc is None else _stored(doc)
 
     def read_meta(self, user_id, name):
         with self._translated_errors():
@@ -209,15 +212,7 @@ class MongoDBDriver(base.StorageDriver):
                               ('c', pymongo.ASCENDING)]).limit(limit)
         with self._translated_errors():
             docs = list(cursor)
-        result = []
-        for doc in docs:
-            text = document.compact_json(unescape_value(doc['d']))
-            size = doc.get('s')
-            result.append((doc['u'], doc['c'], records.Stored(
-                doc['r'], doc['m'],
-                document.encoded_size(text) if size is None else size,
-                text)))
-        return result
+        return [(doc['u'], doc['c'], _stored(doc)) for doc in docs]
 
     def ping(self):
         with self._translated_errors():
