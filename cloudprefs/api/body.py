@@ -7,9 +7,12 @@ signed 64 bits; with 413: bodies over ``[api] max_request_body_size``.
 """
 
 import json
+import logging
 import re
 
 from cloudprefs.api import errors
+
+LOG = logging.getLogger(__name__)
 
 INT64_MIN = -2 ** 63
 INT64_MAX = 2 ** 63 - 1
@@ -76,22 +79,44 @@ def _has_lone_surrogate(value):
 
 
 def read_body(request, max_size):
-    """Return the request body as bytes; 413 past ``max_size``."""
+    """Return the request body as bytes; 413 past ``max_size``.
+
+    400 for a body that does not arrive whole: a malformed chunked body,
+    or a client that disconnects before sending its Content-Length (that
+    is logged at INFO, without a traceback: nobody is there to answer).
+    """
     too_large = errors.APIError(
         413, errors.BODY_TOO_LARGE,
         'The request body is larger than %d bytes.' % max_size)
     length = request.content_length
     stream = request.environ['wsgi.input']
-    if length is not None:
-        if length > max_size:
-            raise too_large
-        return stream.read(length) if length else b''
-    if 'chunked' in request.environ.get('HTTP_TRANSFER_ENCODING', ''):
-        data = stream.read(max_size + 1)
-        if len(data) > max_size:
-            raise too_large
-        return data
-    return b''
+    chunked = 'chunked' in request.environ.get('HTTP_TRANSFER_ENCODING', '')
+    if length is None and not chunked:
+        return b''
+    if length is not None and length > max_size:
+        raise too_large
+    try:
+        data = stream.read(length if length is not None else max_size + 1)
+    except ValueError as error:     # eventlet's ChunkReadError, and kin
+        raise errors.APIError(400, errors.BAD_REQUEST,
+                              'The chunked request body is malformed.'
+                              ) from error
+    except OSError as error:        # the connection broke while reading
+        LOG.info('The client went away while sending its body: %s', error)
+        raise _incomplete() from error
+    if length is not None and len(data) < length:
+        LOG.info('The client went away after %d of the %d body bytes it '
+                 'announced', len(data), length)
+        raise _incomplete()
+    if len(data) > max_size:
+        raise too_large
+    return data
+
+
+def _incomplete():
+    return errors.APIError(400, errors.BAD_REQUEST,
+                           'The request body ended before its '
+                           'Content-Length.')
 
 
 def parse(raw):

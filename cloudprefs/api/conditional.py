@@ -1,13 +1,17 @@
 """ETags, Last-Modified and conditional requests (RFC 9110 section 13).
 
 A container's ETag is its revision, quoted: strong, and changed by every
-write. A listing's ETag is a digest of the listed names.
+write that changes the container. A listing's ETag is a digest of the
+listed names. Malformed If-Match, If-None-Match and If-Modified-Since
+values are refused with 400; well-formed ones that name no revision of
+ours simply do not match.
 """
 
 import email.utils
 import functools
 import hashlib
 import json
+import re
 
 from cloudprefs.api import errors
 from cloudprefs.storage import records
@@ -32,29 +36,59 @@ def _format_http_date(seconds):
     return email.utils.formatdate(seconds, usegmt=True)
 
 
-def _entity_tags(header):
-    """The opaque tags of an If-Match/If-None-Match list, or '*'.
+# One element of an entity-tag list (RFC 9110 section 8.8.3): optional
+# whitespace, an optional tag, optional whitespace, then a comma or the
+# end. WSGI hands header values over as latin-1, so obs-text (bytes 0x80
+# to 0xFF) is U+0080 to U+00FF here.
+_LIST_ELEMENT = re.compile(
+    r'[ \t]*(?:(W/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(?:,|\Z)')
+# Our revisions: ASCII digits that fit a signed 64-bit integer.
+_REVISION = re.compile('[0-9]{1,19}')
 
-    Weak tags (W/"x") yield their opaque part; the weak comparison of
-    If-None-Match ignores the difference and If-Match never matches a
-    weak tag against our strong ones, which ``strong_revisions`` handles.
+
+def _malformed(header_name):
+    return errors.APIError(
+        400, errors.BAD_REQUEST,
+        '%s must be "*" or a list of entity tags ("<digits>" or '
+        'W/"<digits>").' % header_name)
+
+
+def _entity_tags(header, header_name):
+    """The tags of an If-Match/If-None-Match value, or '*'.
+
+    Each tag is ``(weak, opaque)``, the opaque part with its quotes. A
+    value that is not a list of entity tags is refused.
     """
-    if header.strip() == '*':
+    if header.strip(' \t') == '*':
         return '*'
-    return [tag.strip() for tag in header.split(',') if tag.strip()]
+    tags = []
+    position = 0
+    while position < len(header):
+        match = _LIST_ELEMENT.match(header, position)
+        if match is None or match.end() == position:
+            raise _malformed(header_name)
+        position = match.end()
+        weak, opaque = match.groups()
+        if opaque is not None:
+            tags.append((weak is not None, '"%s"' % opaque))
+    if not tags:
+        raise _malformed(header_name)
+    return tags
 
 
-def _revisions(tags, allow_weak):
-    revisions = set()
-    for tag in tags:
-        if tag.startswith('W/'):
-            if not allow_weak:
-                continue
-            tag = tag[2:]
-        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and \
-                tag[1:-1].isdigit():
-            revisions.add(int(tag[1:-1]))
-    return revisions
+def _http_date(value):
+    """The time an If-Modified-Since value names (seconds since the
+    epoch); 400 for one that is not an HTTP date."""
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            raise ValueError('no time zone')
+        return when.timestamp()
+    except (TypeError, ValueError, OverflowError, IndexError):
+        raise errors.APIError(
+            400, errors.BAD_REQUEST,
+            'If-Modified-Since must be an HTTP date, such as "Sun, 06 '
+            'Nov 1994 08:49:37 GMT".')
 
 
 def is_conditional_read(req):
@@ -66,24 +100,17 @@ def is_conditional_read(req):
 
 def not_modified(req, current_etag, modified_at=None):
     """True when a GET/HEAD's If-None-Match or If-Modified-Since says the
-    client's copy is current (answer 304)."""
+    client's copy (of ``current_etag``) is current (answer 304)."""
     # The environ, not req.headers: this runs on every GET.
     if_none_match = req.environ.get('HTTP_IF_NONE_MATCH')
     if if_none_match is not None:
-        tags = _entity_tags(if_none_match)
-        if tags == '*':
-            return True
-        opaque = {tag[2:] if tag.startswith('W/') else tag for tag in tags}
-        return current_etag in opaque
+        tags = _entity_tags(if_none_match, 'If-None-Match')
+        # The weak comparison: W/"x" matches "x".
+        return tags == '*' or any(opaque == current_etag
+                                  for _weak, opaque in tags)
     since = req.environ.get('HTTP_IF_MODIFIED_SINCE')
     if since is not None and modified_at is not None:
-        try:
-            since_time = email.utils.parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return False        # an invalid date is ignored
-        if since_time.tzinfo is None:
-            return False
-        return int(modified_at) <= since_time.timestamp()
+        return int(modified_at) <= _http_date(since)
     return False
 
 
@@ -96,7 +123,8 @@ def write_precondition(req, allow_if_none_match):
     if_match = req.environ.get('HTTP_IF_MATCH')
     if_none_match = req.environ.get('HTTP_IF_NONE_MATCH')
     if if_none_match is not None:
-        if not allow_if_none_match or _entity_tags(if_none_match) != '*':
+        if (not allow_if_none_match
+                or _entity_tags(if_none_match, 'If-None-Match') != '*'):
             raise errors.APIError(
                 400, errors.BAD_REQUEST,
                 'If-None-Match on a write is defined only as '
@@ -107,7 +135,11 @@ def write_precondition(req, allow_if_none_match):
         return records.Precondition(exists=False)
     if if_match is None:
         return None
-    tags = _entity_tags(if_match)
+    tags = _entity_tags(if_match, 'If-Match')
     if tags == '*':
         return records.Precondition(exists=True)
-    return records.Precondition(revisions=_revisions(tags, allow_weak=False))
+    # The strong comparison: a weak tag matches nothing, nor does one
+    # that is not one of our revisions.
+    return records.Precondition(revisions={
+        int(opaque[1:-1]) for weak, opaque in tags
+        if not weak and _REVISION.fullmatch(opaque[1:-1])})

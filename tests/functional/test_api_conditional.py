@@ -96,7 +96,7 @@ def test_if_none_match_and_if_modified_since(call):
     assert call('GET', '/v1/c', If_Modified_Since='Thu, 01 Jan 1970 '
                 '00:00:00 GMT').status_code == 200
     assert call('GET', '/v1/c', If_Modified_Since='not a date'
-                ).status_code == 200
+                ).status_code == 400
     # If-None-Match wins over If-Modified-Since.
     assert call('GET', '/v1/c', If_None_Match='"1"',
                 If_Modified_Since=modified).status_code == 200

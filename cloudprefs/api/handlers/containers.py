@@ -7,6 +7,7 @@ the mapping of storage exceptions to HTTP happen once, in
 """
 
 import json
+import re
 import urllib.parse
 
 import webob
@@ -112,14 +113,21 @@ def _read_answer(req, read):
 
 # /v1 -----------------------------------------------------------------------
 
+_DIGITS = re.compile('[0-9]+')
+
+
 def _page_limit(req):
     max_limit = req.limits.max_limit
     text = req.GET.get('limit')
     if text is None:
         return max_limit
-    if not text.isdigit() or int(text) < 1:
+    # ASCII digits only: str.isdigit() also takes '²', which int() refuses;
+    # and few of them: int() refuses more than 4,300.
+    if (not _DIGITS.fullmatch(text) or len(text) > 18
+            or not text.strip('0')):
         raise errors.APIError(400, errors.BAD_REQUEST,
-                              'limit must be a positive integer.')
+                              'limit must be a positive integer of at most '
+                              '18 digits.')
     return min(int(text), max_limit)
 
 
