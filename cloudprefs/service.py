@@ -15,6 +15,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from cloudprefs import conf as cloudprefs_conf
+from cloudprefs import logsafe
 
 LOG = logging.getLogger(__name__)
 PROJECT = 'cloudprefs'
@@ -112,4 +113,5 @@ def prepare_conf(argv, default_config_files=None, command_line=True,
     if command_line:
         apply_command_line(conf)
     log.setup(conf, PROJECT)
+    logsafe.install()
     return conf

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from cloudprefs.api import errors
+from cloudprefs import logsafe
 
 LOG = logging.getLogger(__name__)
 
@@ -29,8 +30,9 @@ class CatchErrors:
         except Exception:
             request_id = environ.get(errors.REQUEST_ID_KEY)
             LOG.exception('Unexpected error in request %s %s (%s)',
-                          environ.get('REQUEST_METHOD'),
-                          environ.get('PATH_INFO'), request_id)
+                          logsafe.escape(environ.get('REQUEST_METHOD')),
+                          logsafe.escape(environ.get('PATH_INFO')),
+                          request_id)
             response = errors.error_response(
                 environ, 500, errors.INTERNAL_ERROR,
                 'An unexpected error occurred; it has been logged with '
