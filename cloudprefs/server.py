@@ -27,11 +27,13 @@ import eventlet.hubs
 import eventlet.wsgi
 import greenlet
 
+from cloudprefs import protocol
 from cloudprefs import storage
 
 LOG = logging.getLogger(__name__)
 
 RESPAWN_DELAY = 1.0     # seconds between restarts of a crashing worker
+EVICTION_MARGIN = 64
 
 
 class _AccessLog:
@@ -63,9 +65,14 @@ def serve(conf, sock, app):
     signal.signal(signal.SIGHUP, signal.SIG_IGN)   # the master's business
 
     _freeze_startup_objects()
+    limit = protocol.ConnectionLimit(conf.green_pool_size)
     server = eventlet.spawn(
-        eventlet.wsgi.server, sock, app,
-        custom_pool=eventlet.GreenPool(conf.green_pool_size),
+        eventlet.wsgi.server, protocol.LimitedListener(sock, limit), app,
+        protocol=protocol.make_protocol(limit, conf.client_header_timeout,
+                                        conf.client_socket_timeout),
+        # Room for connections closed to make room, until they are gone.
+        custom_pool=eventlet.GreenPool(conf.green_pool_size
+                                       + EVICTION_MARGIN),
         log=_AccessLog(), log_output=conf.debug,
         socket_timeout=conf.client_socket_timeout or None, keepalive=True)
 

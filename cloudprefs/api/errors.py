@@ -36,6 +36,10 @@ QUOTA_EXCEEDED = 'cloudprefs.quota_exceeded'
 BACKEND_UNAVAILABLE = 'cloudprefs.backend_unavailable'
 AUTH_UNAVAILABLE = 'cloudprefs.auth_unavailable'
 INTERNAL_ERROR = 'cloudprefs.internal_error'
+# Answered by cloudprefs-api's HTTP layer, before the pipeline
+# (cloudprefs.protocol).
+NOT_IMPLEMENTED = 'cloudprefs.not_implemented'
+TOO_MANY_CONNECTIONS = 'cloudprefs.too_many_connections'
 
 
 class APIError(Exception):

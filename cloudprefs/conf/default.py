@@ -38,11 +38,25 @@ OPTS = [
                help='Connections the kernel queues on the listening socket '
                     'while every worker is busy.'),
     cfg.IntOpt('green_pool_size', default=1000, min=1,
-               help='Concurrent requests one cloudprefs-api process serves '
-                    '(size of its eventlet green thread pool).'),
-    cfg.IntOpt('client_socket_timeout', default=900, min=0,
-               help='Seconds an idle client connection is kept open; 0 '
-                    'waits forever.'),
+               help='Connections one cloudprefs-api process holds open at '
+                    'most (each served by a green thread). A new connection '
+                    'past it closes the connection that has waited longest '
+                    'for a request (idle, or still sending its request '
+                    'head), so idle clients cannot lock others out; when '
+                    'every connection is inside a request it is answered '
+                    '503 and closed.'),
+    cfg.IntOpt('client_socket_timeout', default=60, min=0,
+               help='Seconds a kept-alive client connection may stay idle '
+                    'between requests, and that one read of a request body '
+                    'or one write of a response may wait; 0 waits '
+                    'forever.'),
+    cfg.FloatOpt('client_header_timeout', default=15.0, min=0.1,
+                 help='Seconds a client has to send a whole request head '
+                      '(request line and headers), from the connection '
+                      'being accepted or, on a kept-alive connection, from '
+                      'the first byte of the request; then the connection '
+                      'is closed. Defeats clients that send their headers '
+                      'a byte at a time to hold connections.'),
 ]
 
 

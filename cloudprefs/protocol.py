@@ -1,0 +1,304 @@
+"""HTTP for cloudprefs-api: eventlet.wsgi's protocol, made hard to abuse.
+
+eventlet.wsgi serves each connection in a green thread of a bounded pool
+and, left as it is, lets a client hold that thread for as long as it
+likes: a connection that never sends a request, or sends its head a byte
+at a time, keeps its slot, and a client with a thousand of them locks
+everyone else out. It also frames requests loosely (``0x7`` as a chunk
+size, junk after a chunk, ``Transfer-Encoding: xchunked``), which a proxy
+in front may read differently: request smuggling. Here:
+
+* a request head (request line and headers) must arrive within
+  ``client_header_timeout`` of its first byte, or of the connection being
+  accepted; a kept-alive connection may wait ``client_socket_timeout``
+  for its next request;
+* a worker holds at most ``green_pool_size`` connections: a new one
+  closes the connection that has waited longest for a request (idle or
+  still sending its head), or, when every one is inside a request, is
+  answered 503 and closed;
+* Content-Length must be one decimal number, Transfer-Encoding exactly
+  ``chunked`` (another coding: 501), not both; chunked bodies are decoded
+  strictly. Anything else is refused with 400 and the connection closed,
+  so that no byte of it can be read as another request.
+"""
+
+import json
+import logging
+import re
+import socket
+import time
+import uuid
+
+import eventlet
+from eventlet import greenio
+from eventlet import wsgi
+
+from cloudprefs.api import errors
+from cloudprefs import logsafe
+
+LOG = logging.getLogger(__name__)
+
+_DECIMAL = re.compile(r'[0-9]+')
+_CHUNK_SIZE = re.compile(rb'([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\r\n]*)?\r\n')
+MAX_TRAILER_LINES = 32
+
+
+class _HeadTooSlow(Exception):
+    """The request head did not arrive in time."""
+
+
+def _error_bytes(status, code, detail, extra_headers=b''):
+    """A complete HTTP error response in our JSON format; the connection
+    is closed after it."""
+    request_id = 'req-' + str(uuid.uuid4())
+    reason = {400: b'Bad Request', 501: b'Not Implemented',
+              503: b'Service Unavailable'}[status]
+    body = json.dumps({'errors': [{
+        'status': status, 'code': code, 'title': reason.decode(),
+        'detail': detail, 'request_id': request_id}]}).encode()
+    return (b'HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n'
+            b'Content-Length: %d\r\nX-Openstack-Request-Id: %s\r\n%s'
+            b'Connection: close\r\n\r\n%s' % (
+                status, reason, len(body), request_id.encode(),
+                extra_headers, body))
+
+
+class StrictChunkedInput(wsgi.Input):
+    """eventlet's request body reader, with chunks decoded by the letter
+    of RFC 9112: a chunk size is hex digits (and extensions), every chunk
+    ends with CRLF, and the trailer section is bounded. Anything else
+    raises ChunkReadError (a ValueError), which the application answers
+    with 400."""
+
+    def _chunked_read(self, rfile, length=None, use_readline=False):
+        if self.should_send_hundred_continue:
+            self.send_hundred_continue_response()
+            self.is_hundred_continue_response_sent = True
+        if length == 0:
+            return b''
+        if length is not None and length < 0:
+            length = None
+        pieces = []
+        while self.chunk_length != 0:
+            if self.chunk_length == -1 or self.position == self.chunk_length:
+                self._next_chunk(rfile)
+                continue
+            wanted = self.chunk_length - self.position
+            if length is not None:
+                wanted = min(wanted, length)
+            data = rfile.read(wanted)
+            if not data:
+                raise OSError('the connection closed inside a chunk')
+            pieces.append(data)
+            self.position += len(data)
+            if self.position == self.chunk_length:
+                if rfile.read(2) != b'\r\n':
+                    raise wsgi.ChunkReadError('a chunk is not followed by '
+                                              'CRLF')
+            if length is not None:
+                length -= len(data)
+                if length == 0:
+                    break
+        return b''.join(pieces)
+
+    def _next_chunk(self, rfile):
+        line = rfile.readline(1024)
+        match = _CHUNK_SIZE.fullmatch(line)
+        if match is None:
+            if not line:
+                raise OSError('the connection closed before a chunk')
+            raise wsgi.ChunkReadError('malformed chunk size line')
+        self.chunk_length = int(match.group(1), 16)
+        self.position = 0
+        if self.chunk_length == 0:
+            for _ in range(MAX_TRAILER_LINES):
+                line = rfile.readline(8192)
+                if line == b'\r\n':
+                    return
+                if not line.endswith(b'\r\n'):
+                    break
+            raise wsgi.ChunkReadError('malformed trailer section')
+
+    def readline(self, size=None):
+        # Never used by the application; a line reader over strict
+        # chunks would be one more parser to get right.
+        raise NotImplementedError('read() the body')
+
+
+class ConnectionLimit:
+    """The connections of one worker, and which may be closed for others.
+
+    The listener counts a connection in when it admits it; its protocol
+    says when it starts waiting for a request head and when the head has
+    come, and counts it out when it ends.
+    """
+
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.open = 0
+        self._waiting_since = {}    # protocol -> monotonic time, or None
+
+    def admit(self):
+        """Count a new connection in if there is room, closing the one
+        that has waited longest for a request if needed; False when every
+        connection is inside a request."""
+        if self.open >= self.capacity and not self._make_room():
+            return False
+        self.open += 1
+        return True
+
+    def closed(self, protocol):
+        self.open -= 1
+        self._waiting_since.pop(protocol, None)
+
+    def waiting(self, protocol):
+        self._waiting_since[protocol] = time.monotonic()
+
+    def serving(self, protocol):
+        self._waiting_since.pop(protocol, None)
+
+    def _make_room(self):
+        if not self._waiting_since:
+            return False
+        oldest = min(self._waiting_since, key=self._waiting_since.get)
+        del self._waiting_since[oldest]
+        oldest.evict()
+        return True
+
+
+class LimitedListener:
+    """The listening socket, admitting a connection only when the worker
+    has room for it (see :class:`ConnectionLimit`)."""
+
+    def __init__(self, sock, limit):
+        self._sock = sock
+        self._limit = limit
+
+    def accept(self):
+        while True:
+            client, address = self._sock.accept()
+            if self._limit.admit():
+                return client, address
+            LOG.warning('Refusing a connection from %s: all %d connections '
+                        'of this worker are inside requests',
+                        address[0], self._limit.capacity)
+            try:
+                client.sendall(_error_bytes(
+                    503, errors.TOO_MANY_CONNECTIONS,
+                    'This server is serving as many connections as it may; '
+                    'retry later.', b'Retry-After: 1\r\n'))
+            except OSError:
+                pass
+            greenio.shutdown_safe(client)
+            client.close()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def make_protocol(limit, header_timeout, idle_timeout):
+    """The protocol class eventlet.wsgi.server serves connections with."""
+
+    class Protocol(wsgi.HttpProtocol):
+
+        _deadline = None
+        _requests = 0
+
+        def finish(self):
+            limit.closed(self)
+            self._cancel_deadline()
+            super().finish()
+
+        def evict(self):
+            """Close this connection (another one needs its slot)."""
+            LOG.info('Closing a connection from %s that waited longest for '
+                     'a request, to make room', self.client_address[0])
+            self.close_connection = 1
+            greenio.shutdown_safe(self.connection)
+
+        def handle_one_request(self):
+            try:
+                super().handle_one_request()
+            except _HeadTooSlow:
+                LOG.info('Closing a connection from %s: its request head '
+                         'took more than %g s', self.client_address[0],
+                         header_timeout)
+                self.close_connection = 1
+            finally:
+                self._cancel_deadline()
+
+        def _read_request_line(self):
+            limit.waiting(self)
+            if self._requests:
+                # Kept alive: wait up to the idle timeout for the next
+                # request's first byte, then give its head the deadline.
+                self.connection.settimeout(idle_timeout or None)
+                try:
+                    if not self.rfile.peek(1):
+                        return ''
+                except (OSError, ValueError):
+                    return ''
+            self._requests += 1
+            # A new connection's head has the deadline from its accept.
+            self._deadline = eventlet.Timeout(header_timeout, _HeadTooSlow)
+            try:
+                return super()._read_request_line()
+            except socket.timeout:
+                return ''
+
+        def parse_request(self):
+            try:
+                if not super().parse_request():
+                    return False
+            finally:
+                self._cancel_deadline()
+            limit.serving(self)
+            refusal = self._framing_refusal()
+            if refusal is not None:
+                LOG.info('Refusing a request from %s: %s',
+                         self.client_address[0], logsafe.escape(refusal[2]))
+                self.wfile.write(_error_bytes(*refusal))
+                self.wfile.flush()
+                self.close_connection = 1
+                return False
+            return True
+
+        def _framing_refusal(self):
+            """Why the request's framing is refused (status, code,
+            detail), or None."""
+            lengths = self.headers.get_all('Content-Length') or []
+            codings = self.headers.get_all('Transfer-Encoding') or []
+            if len(set(lengths)) > 1 or any(
+                    not _DECIMAL.fullmatch(value.strip(' \t'))
+                    for value in lengths):
+                return (400, errors.BAD_REQUEST,
+                        'Content-Length must be one decimal number.')
+            if codings and lengths:
+                return (400, errors.BAD_REQUEST,
+                        'Send Content-Length or Transfer-Encoding, not '
+                        'both.')
+            if codings:
+                named = [coding.strip(' \t').lower()
+                         for value in codings for coding in value.split(',')]
+                if named != ['chunked']:
+                    return (501, errors.NOT_IMPLEMENTED,
+                            'The only transfer coding accepted is '
+                            '"chunked".')
+            return None
+
+        def get_environ(self):
+            environ = super().get_environ()
+            plain = environ['eventlet.input']
+            if plain.chunked_input:
+                strict = StrictChunkedInput(
+                    plain.rfile, None, plain._sock, wfile=plain.wfile,
+                    wfile_line=plain.wfile_line, chunked_input=True)
+                environ['wsgi.input'] = environ['eventlet.input'] = strict
+            return environ
+
+        def _cancel_deadline(self):
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+    return Protocol
