@@ -1,6 +1,7 @@
 """The policy enforcer, made once per application from its ConfigOpts."""
 
 import collections.abc
+import logging
 import time
 
 from oslo_config import cfg
@@ -8,20 +9,34 @@ from oslo_policy import policy
 
 from cloudprefs import policies
 
+LOG = logging.getLogger(__name__)
+
 # How often the policy file is checked for changes, and decisions cached
 # in between are forgotten.
 RELOAD_INTERVAL = 5.0
 MAX_CACHED_DECISIONS = 10000
 
 
+class PolicyFileError(Exception):
+    """The policy file cannot be read; the service refuses to start."""
+
+
 def make_enforcer(conf):
-    """An Enforcer with the defaults in code registered.
+    """An Enforcer with the defaults in code registered and the policy
+    file, if any, read.
 
     Made once at application start: rules are parsed then, and again only
-    when the policy file changes on disk.
+    when the policy file changes on disk. A file that cannot be parsed
+    stops the start with a message saying which and why.
     """
     enforcer = policy.Enforcer(conf)
     enforcer.register_defaults(policies.list_rules())
+    try:
+        enforcer.load_rules()
+    except Exception as error:
+        raise PolicyFileError('cannot use the policy file %s: %s' % (
+            enforcer.policy_path or conf.oslo_policy.policy_file,
+            str(error).replace('\n', ' '))) from error
     return enforcer
 
 
@@ -63,7 +78,7 @@ class Authorizer:
     def authorize(self, rule, target, context):
         now = self._clock()
         if now >= self._next_reload:
-            self.enforcer.load_rules()
+            self._reload_rules()
             self._decisions.clear()
             self._next_reload = now + RELOAD_INTERVAL
         credentials = context.to_policy_values()
@@ -81,6 +96,18 @@ class Authorizer:
                 self._decisions.clear()
             self._decisions[key] = decision
         return decision
+
+    def _reload_rules(self):
+        """Read the policy file again if it changed. A change that cannot
+        be parsed is logged and the rules in force stay: oslo.policy
+        replaces them only once a new file parses, and reads that file
+        again only when it changes once more."""
+        try:
+            self.enforcer.load_rules()
+        except Exception as error:
+            LOG.error('The policy file %s cannot be used (%s); the rules '
+                      'read before stay in force until it is mended.',
+                      self.enforcer.policy_path, error)
 
 
 def get_enforcer():

@@ -50,7 +50,8 @@ def sql_database(request):
 @pytest.fixture(scope='session')
 def keystone(tmp_path_factory):
     """A real Keystone for the whole session, with a service user for
-    auth_token, two members of one project and an administrator."""
+    auth_token, two members of one project, that project's admin (carol)
+    and a system administrator (dave, with system-scoped tokens)."""
     from tests.support import keystone as keystone_support
     server = keystone_support.KeystoneServer(
         str(tmp_path_factory.mktemp('keystone')))
@@ -61,8 +62,11 @@ def keystone(tmp_path_factory):
                                           'service'),
             'alice': server.create_user('alice', 'demo', 'member'),
             'bob': server.create_user('bob', 'demo', 'member'),
+            # An admin of a project, and an administrator of the cloud.
             'carol': server.create_user('carol', 'demo', 'admin'),
+            'dave': server.create_user('dave', 'demo', 'member'),
         }
+        server.grant_system_role(server.users['dave'], 'admin')
         yield server
     finally:
         server.stop()

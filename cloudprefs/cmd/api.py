@@ -20,6 +20,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 
 from cloudprefs.api import deploy  # noqa: E402
+from cloudprefs import policy  # noqa: E402
 from cloudprefs import server  # noqa: E402
 from cloudprefs import service  # noqa: E402
 from cloudprefs import storage  # noqa: E402
@@ -30,7 +31,7 @@ psycopg_wait.install()
 
 LOG = logging.getLogger(__name__)
 
-STARTUP_ERRORS = (service.ConfigurationError,
+STARTUP_ERRORS = (service.ConfigurationError, policy.PolicyFileError,
                   storage.exceptions.SchemaNotReady, storage.UnknownDriver)
 
 

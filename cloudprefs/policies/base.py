@@ -10,11 +10,28 @@ ADMIN = 'context_is_admin'
 OWNER = 'owner'
 OWNER_OR_ADMIN = 'owner_or_admin'
 
+# Until this release any admin of any project was an administrator here:
+# the admin of a throw-away project could read and delete every user's
+# preferences. A cloud whose operators still work with project-scoped
+# admin tokens sets [oslo_policy] enforce_new_defaults = false, which
+# accepts this rule too, until they move to system-scoped tokens.
+_DEPRECATED_ADMIN = policy.DeprecatedRule(
+    name=ADMIN, check_str='role:admin',
+    deprecated_reason='An admin role on a project made its holder an '
+                      'administrator of every user\'s preferences; acting '
+                      'on other users\' data is a cloud operator\'s job and '
+                      'now needs a system-scoped token (the secure RBAC '
+                      'convention of OpenStack).',
+    deprecated_since='2026.2')
+
 RULES = [
     policy.RuleDefault(
-        ADMIN, 'role:admin',
-        description='An administrator: the admin role, on a project or on '
-                    'a system-scoped token.'),
+        ADMIN, 'role:admin and system_scope:all',
+        description='A cloud administrator: the admin role on a '
+                    'system-scoped token. With [oslo_policy] '
+                    'enforce_new_defaults = false, the admin role on any '
+                    'project is one too (deprecated).',
+        deprecated_rule=_DEPRECATED_ADMIN),
     policy.RuleDefault(
         OWNER, 'user_id:%(user_id)s',
         description='The caller is the user whose data is acted on.'),

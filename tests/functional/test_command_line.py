@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pymongo
@@ -103,3 +104,42 @@ def test_port_flag_overrides_bind_port(tmp_path):
         assert requests.get(server.url('/'), timeout=10).status_code == 200
     finally:
         server.stop()
+
+
+def test_a_policy_file_that_does_not_parse_refuses_to_start(tmp_path):
+    policy_file = tmp_path / 'policy.yaml'
+    policy_file.write_text('"cloudprefs:container:get": [unclosed\n')
+    conf_path = config.write_config_file(
+        str(tmp_path / 'cloudprefs.conf'),
+        {'DEFAULT': {'state_path': str(tmp_path), 'auth_strategy': 'noauth'},
+         'oslo_policy': {'policy_file': str(policy_file)}})
+    result = run_api('--config-file', conf_path)
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith('cloudprefs-api: cannot use the policy file')
+    assert str(policy_file) in message
+    assert 'Traceback' not in result.stderr
+
+
+def test_a_bad_policy_edit_while_running_keeps_the_rules(tmp_path):
+    policy_file = tmp_path / 'policy.yaml'
+    policy_file.write_text('"cloudprefs:container:get": "!"\n')
+    server = api_server.ApiServer(
+        str(tmp_path), connection=None,
+        sections={'oslo_policy': {'policy_file': str(policy_file)}}).start()
+    try:
+        headers = {'X-User-Id': 'u-' + uuid.uuid4().hex}
+        assert requests.post(server.url('/v1/c'), headers=headers,
+                             timeout=30).status_code == 204
+        assert requests.get(server.url('/v1/c'), headers=headers,
+                            timeout=30).status_code == 403
+        policy_file.write_text('"cloudprefs:container:get": [unclosed\n')
+        time.sleep(6)      # past the policy check interval
+        for _ in range(3):
+            response = requests.get(server.url('/v1/c'), headers=headers,
+                                    timeout=30)
+            assert response.status_code == 403, response.text
+    finally:
+        server.stop()
+    log = server.log()
+    assert 'cannot be used' in log and 'Traceback' not in log

@@ -123,20 +123,54 @@ def test_missing_or_invalid_token_is_401(api, keystone, token):
         assert_401(call(api, method, path, headers=headers), keystone)
 
 
-def test_user_id_query_for_admin_only(api, tokens, keystone):
+def test_user_id_query_for_system_administrators_only(api, tokens,
+                                                      keystone):
     bob = keystone.users['bob']
     assert call(api, 'POST', '/v1/shared/k', tokens['bob'],
                 '"bob"').status_code == 204
     query = '?user_id=%s' % bob['id']
-    response = call(api, 'GET', '/v1/shared/k' + query, tokens['carol'])
+    response = call(api, 'GET', '/v1/shared/k' + query, tokens['dave'])
     assert response.status_code == 200 and response.json() == 'bob'
-    assert call(api, 'POST', '/v1/shared/k' + query, tokens['carol'],
+    assert call(api, 'POST', '/v1/shared/k' + query, tokens['dave'],
                 '"set by admin"').status_code == 204
     assert call(api, 'GET', '/v1/shared/k',
                 tokens['bob']).json() == 'set by admin'
-    response = call(api, 'GET', '/v1/shared/k' + query, tokens['alice'])
-    assert response.status_code == 403
-    assert response.json()['errors'][0]['code'] == 'cloudprefs.forbidden'
+    # A member, and the admin of a project, are not administrators here.
+    for name in ('alice', 'carol'):
+        for method in ('GET', 'DELETE'):
+            response = call(api, method, '/v1/shared/k' + query,
+                            tokens[name])
+            assert response.status_code == 403, (name, method)
+            assert response.json()['errors'][0]['code'] == \
+                'cloudprefs.forbidden'
+    assert call(api, 'GET', '/v1/shared/k', tokens['bob']).json() == \
+        'set by admin'
+    # A system administrator's own data is theirs as anyone's.
+    assert call(api, 'POST', '/v1/mine', tokens['dave'], '{}'
+                ).status_code == 204
+
+
+def test_a_project_admin_under_the_deprecated_rule(keystone, memcached,
+                                                   tokens, tmp_path):
+    """[oslo_policy] enforce_new_defaults = false: a cloud still run with
+    project-scoped admin tokens keeps them working (deprecated)."""
+    server = api_server.ApiServer(
+        str(tmp_path), connection=None, auth_strategy='keystone',
+        sections={'keystone_authtoken': authtoken_settings(keystone,
+                                                           memcached),
+                  'oslo_policy': {'enforce_new_defaults': 'false'}})
+    server.start()
+    try:
+        bob = keystone.users['bob']
+        assert call(server, 'POST', '/v1/c/k', tokens['bob'], '1'
+                    ).status_code == 204
+        query = '?user_id=%s' % bob['id']
+        assert call(server, 'GET', '/v1/c/k' + query, tokens['carol']
+                    ).json() == 1
+        assert call(server, 'GET', '/v1/c/k' + query, tokens['alice']
+                    ).status_code == 403
+    finally:
+        server.stop()
 
 
 def test_validated_tokens_are_served_from_memcached(api, keystone,

@@ -145,11 +145,24 @@ class KeystoneServer:
         return {'id': user_id, 'name': name, 'password': password,
                 'project': project}
 
+    def grant_system_role(self, user, role):
+        """``role`` on the whole system (``openstack role add --system
+        all``); the user's system-scoped tokens carry it."""
+        self._call('PUT', '/system/users/%s/roles/%s'
+                   % (user['id'], self.role_id(role)))
+        user['system'] = True
+
     def revoke(self, token):
         self._call('DELETE', '/auth/tokens',
                    headers={'X-Subject-Token': token})
 
     def token(self, user):
+        """A token of ``user``: system-scoped for a user given a system
+        role, otherwise scoped to the user's project."""
+        if user.get('system'):
+            return password_session(self.auth_url, user['name'],
+                                    user['password'],
+                                    system_scope='all').get_token()
         return password_session(self.auth_url, user['name'],
                                 user['password'],
                                 project_name=user['project']).get_token()

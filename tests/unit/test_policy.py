@@ -1,5 +1,6 @@
 """Policy: every route has a rule; ?user_id= is for administrators."""
 
+import logging
 import os
 import subprocess
 import time
@@ -54,10 +55,12 @@ def make_app(tmp_path):
     storage.close_drivers()
 
 
-def call(app, method, path, user, roles='', body=b''):
+def call(app, method, path, user, roles='', body=b'', system_scope=None):
     headers = {'X-User-Id': user}
     if roles:
         headers['X-Roles'] = roles
+    if system_scope:
+        headers['OpenStack-System-Scope'] = system_scope
     return webob.Request.blank(path, method=method, headers=headers,
                                body=body).get_response(app)
 
@@ -74,13 +77,15 @@ def test_user_id_query_needs_admin(make_app):
         assert response.json['errors'][0]['code'] == 'cloudprefs.forbidden'
     assert call(app, 'GET', '/v1/c/k', 'bob').json == 1
 
-    response = call(app, 'GET', '/v1/c/k?user_id=bob', 'root', roles='admin')
+    response = call(app, 'GET', '/v1/c/k?user_id=bob', 'root',
+                    roles='admin', system_scope='all')
     assert response.status_int == 200 and response.json == 1
     assert call(app, 'POST', '/v1/c/k?user_id=bob', 'root', roles='admin',
+                system_scope='all',
                 body=b'2').status_int == 204
     assert call(app, 'GET', '/v1/c/k', 'bob').json == 2
     assert call(app, 'GET', '/v1?user_id=root', 'root',
-                roles='admin').json == []
+                roles='admin', system_scope='all').json == []
     # Naming oneself needs no role.
     assert call(app, 'GET', '/v1?user_id=bob', 'bob').json == ['c']
 
@@ -89,7 +94,8 @@ def test_user_id_query_needs_admin(make_app):
                                    'user_id=' + 'x' * 256, 'user_id=%FF'])
 def test_bad_user_id_query_is_400(make_app, query):
     app = make_app()
-    response = call(app, 'GET', '/v1?' + query, 'root', roles='admin')
+    response = call(app, 'GET', '/v1?' + query, 'root', roles='admin',
+                    system_scope='all')
     assert response.status_int == 400
     assert response.json['errors'][0]['code'] == 'cloudprefs.bad_request'
 
@@ -101,7 +107,7 @@ def test_policy_file_overrides_a_default(make_app):
     assert response.status_int == 403
     assert call(app, 'DELETE', '/v1/c/k', 'bob').status_int == 204
     assert call(app, 'DELETE', '/v1/c?user_id=bob', 'root',
-                roles='admin').status_int == 204
+                roles='admin', system_scope='all').status_int == 204
 
 
 def test_sample_policy_generator(tmp_path):
@@ -146,7 +152,8 @@ def test_cached_decisions_follow_a_changed_policy_file(tmp_path):
     assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)   # cached
     clock.now += policy.RELOAD_INTERVAL
     assert not authorizer.authorize(rule, {'user_id': 'bob'}, bob)
-    admin = oslo_context.RequestContext(user_id='root', roles=['admin'])
+    admin = oslo_context.RequestContext(user_id='root', roles=['admin'],
+                                        system_scope='all')
     assert authorizer.authorize(rule, {'user_id': 'bob'}, admin)
 
 
@@ -169,10 +176,110 @@ def test_decisions_are_cached_by_every_credential(tmp_path):
                                    clock=FakeClock())
     rule = 'cloudprefs:containers:delete_all'
     member = oslo_context.RequestContext(user_id='bob', roles=['member'])
-    admin = oslo_context.RequestContext(user_id='bob', roles=['admin'])
+    admin = oslo_context.RequestContext(user_id='bob', roles=['admin'],
+                                        system_scope='all')
     nested = NestedValuesContext(user_id='bob', roles=['member'])
     assert authorizer.authorize(rule, {'user_id': 'bob'}, member)
     assert not authorizer.authorize(rule, {'user_id': 'alice'}, member)
     assert authorizer.authorize(rule, {'user_id': 'alice'}, admin)
     assert authorizer.authorize(rule, {'user_id': 'bob'}, nested)
     assert not authorizer.authorize(rule, {'user_id': 'alice'}, nested)
+
+
+def test_a_project_admin_is_no_administrator_by_default(make_app):
+    app = make_app()
+    assert call(app, 'POST', '/v1/c/k', 'bob', body=b'1').status_int == 204
+    for method in ('GET', 'DELETE'):
+        response = call(app, method, '/v1/c/k?user_id=bob', 'root',
+                        roles='admin,member')
+        assert response.status_int == 403, method
+    assert call(app, 'GET', '/v1/c/k?user_id=bob', 'root', roles='member',
+                system_scope='all').status_int == 403
+    assert call(app, 'GET', '/v1/c/k?user_id=bob', 'root', roles='admin',
+                system_scope='all').json == 1
+
+
+def test_the_deprecated_project_admin_rule_under_old_defaults(tmp_path):
+    conf_file = tmp_path / 'cloudprefs.conf'
+    conf_file.write_text('[oslo_policy]\nenforce_new_defaults = false\n')
+    conf = service.prepare_conf(['--config-file', str(conf_file)],
+                                default_config_files=[], command_line=False)
+    conf.set_override('auth_strategy', 'noauth')
+    conf.set_override('state_path', str(tmp_path))
+    app = deploy.load_app(conf)
+    try:
+        assert call(app, 'POST', '/v1/c/k', 'bob', body=b'1'
+                    ).status_int == 204
+        assert call(app, 'GET', '/v1/c/k?user_id=bob', 'root',
+                    roles='admin').json == 1
+        assert call(app, 'GET', '/v1/c/k?user_id=bob', 'eve',
+                    roles='member').status_int == 403
+    finally:
+        storage.close_drivers()
+
+
+@pytest.mark.parametrize('content', [
+    '"a": [unclosed\n', '- not a map\n', '"rule": "role:admin and (\n'])
+def test_a_policy_file_that_does_not_parse_stops_the_start(tmp_path,
+                                                           content):
+    from cloudprefs import policy
+    policy_file = tmp_path / 'policy.yaml'
+    policy_file.write_text(content)
+    conf_file = tmp_path / 'cloudprefs.conf'
+    conf_file.write_text('[oslo_policy]\npolicy_file = %s\n' % policy_file)
+    conf = service.prepare_conf(['--config-file', str(conf_file)],
+                                default_config_files=[], command_line=False)
+    with pytest.raises(policy.PolicyFileError) as caught:
+        policy.make_enforcer(conf)
+    assert str(policy_file) in str(caught.value)
+    assert '\n' not in str(caught.value)
+
+
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_a_bad_edit_while_running_keeps_the_last_good_rules(tmp_path):
+    from oslo_context import context as oslo_context
+
+    from cloudprefs import policy
+    rule = 'cloudprefs:container:delete'
+    policy_file = tmp_path / 'policy.yaml'
+    policy_file.write_text('"%s": "rule:context_is_admin"\n' % rule)
+    conf_file = tmp_path / 'cloudprefs.conf'
+    conf_file.write_text('[oslo_policy]\npolicy_file = %s\n' % policy_file)
+    conf = service.prepare_conf(['--config-file', str(conf_file)],
+                                default_config_files=[], command_line=False)
+    clock = FakeClock()
+    authorizer = policy.Authorizer(policy.make_enforcer(conf), clock=clock)
+    bob = oslo_context.RequestContext(user_id='bob', roles=['member'])
+    assert not authorizer.authorize(rule, {'user_id': 'bob'}, bob)
+    records = Records()
+    logging.getLogger('cloudprefs.policy').addHandler(records)
+    try:
+        for number, broken in enumerate(('"%s": [unclosed\n' % rule,
+                                         '- not a mapping\n')):
+            policy_file.write_text(broken)
+            later = time.time() + 10 * (number + 1)
+            os.utime(policy_file, (later, later))
+            clock.now += policy.RELOAD_INTERVAL
+            # The rules read before: still refused, and no exception.
+            assert not authorizer.authorize(rule, {'user_id': 'bob'}, bob)
+            assert 'cannot be used' in records.messages[-1]
+            assert len(records.messages) == number + 1
+    finally:
+        logging.getLogger('cloudprefs.policy').removeHandler(records)
+    policy_file.write_text('{}\n')
+    later = time.time() + 100
+    os.utime(policy_file, (later, later))
+    clock.now += policy.RELOAD_INTERVAL
+    assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)
+    later = time.time() + 200
+    os.utime(policy_file, (later, later))
+    clock.now += policy.RELOAD_INTERVAL
+    assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)

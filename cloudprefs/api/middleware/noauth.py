@@ -1,4 +1,5 @@
-"""The ``noauth`` filter: trusts X-User-Id (and X-Roles) from the client.
+"""The ``noauth`` filter: trusts X-User-Id (and X-Roles, and
+OpenStack-System-Scope, which oslo.context reads) from the client.
 
 For development and tests only: anyone who can reach the service can act
 as any user, with any role. The API process logs a warning at start-up
