@@ -15,6 +15,7 @@ drivers, MongoDB to SQL or back.
 
 import contextlib
 import json
+import os
 import sys
 
 from oslo_config import cfg
@@ -52,6 +53,14 @@ def usage_sync(conf, args):
 def _open(path, mode, default):
     if path in (None, '-'):
         yield default
+    elif 'w' in mode:
+        # An export holds every user's data: for its owner's eyes only,
+        # whatever the umask.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                             0o600)
+        os.fchmod(descriptor, 0o600)    # an existing file, too
+        with os.fdopen(descriptor, mode, encoding='utf-8') as stream:
+            yield stream
     else:
         with open(path, mode, encoding='utf-8') as stream:
             yield stream

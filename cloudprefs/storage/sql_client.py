@@ -87,6 +87,20 @@ def classify(error, dbapi_errors=()):
     return PERMANENT
 
 
+def _create_private_file(path):
+    """Make the embedded database's directory (0700) and file (0600) if
+    they do not exist, for this user alone: SQLite would create the file
+    with the umask's permissions (often 0644, readable by every local
+    user), and its -wal and -shm files take the database file's."""
+    directory = os.path.dirname(path)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as error:
+        # Opening the database will fail: BackendUnavailable on use.
+        LOG.error('Cannot create the database file %s: %s', path, error)
+
+
 def _fair_semaphore(count):
     """A semaphore whose waiters are served first come, first served.
 
@@ -152,13 +166,7 @@ class SQLClient:
     def _sqlite_engine(self, conf, options, for_migrations):
         database = self.url.database
         if database and database != ':memory:':
-            directory = os.path.dirname(os.path.abspath(database))
-            try:
-                os.makedirs(directory, exist_ok=True)
-            except OSError as error:
-                # Opening the file will fail: BackendUnavailable on use.
-                LOG.error('Cannot create %s for the database: %s',
-                          directory, error)
+            _create_private_file(os.path.abspath(database))
         busy_ms = conf.database.sqlite_busy_timeout_ms
         engine = sa.create_engine(
             self.url,
@@ -342,8 +350,9 @@ class SQLClient:
             yield
             return
         try:
-            lock_file = open(os.path.abspath(database) + '.migration-lock',
-                             'a')
+            lock_file = os.fdopen(os.open(
+                os.path.abspath(database) + '.migration-lock',
+                os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600), 'a')
         except OSError as error:
             raise exceptions.BackendUnavailable(
                 'cannot open the database directory') from error
