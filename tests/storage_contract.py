@@ -8,11 +8,12 @@ reached), and a class that inherits :class:`StorageContract`. A new driver
 is done when the suite passes. Drivers that talk to a server over the
 network also inherit :class:`NetworkFaultContract`.
 
-Every test runs twice, with the storage layers as deployed (the
-write-guess cache on) and with the cache off and every container of a
-SQL driver path-indexed (see :mod:`cloudprefs.storage.path_index`), so
-that nothing works only because of a layer, and the path index is read
-by every path test.
+Every test runs twice: with the storage layers as deployed (the
+write-guess cache on, the default quotas); and with the cache and quotas
+off and every container of a SQL driver path-indexed (see
+:mod:`cloudprefs.storage.path_index`), so that nothing works only because
+of a layer, writes are tested with and without usage accounting, and the
+path index is read by every path test.
 """
 
 import concurrent.futures
@@ -45,9 +46,11 @@ def same(actual, expected):
     return canonical(actual) == canonical(expected)
 
 
+UNLIMITED = {'containers_per_user': -1, 'bytes_per_user': -1}
 LAYERS = {
-    'as-deployed': {'cache': 10000, 'index_from_bytes': None},
-    'no-cache-index-all': {'cache': 0, 'index_from_bytes': 1},
+    'as-deployed': {'cache': 10000, 'quota': {}, 'index_from_bytes': None},
+    'no-cache-no-quota-index-all': {'cache': 0, 'quota': UNLIMITED,
+                                    'index_from_bytes': 1},
 }
 
 
@@ -58,6 +61,7 @@ class StorageContract:
         layers = LAYERS[request.param]
         driver_factory.database['recent_containers_cache_size'] = \
             layers['cache']
+        driver_factory.quota.update(layers['quota'])
         if layers['index_from_bytes'] is not None:
             monkeypatch.setattr(path_index, 'INDEX_FROM_BYTES',
                                 layers['index_from_bytes'])
@@ -748,12 +752,12 @@ class NetworkFaultContract:
     """Connections cut mid-read and mid-write, for drivers that talk to a
     server over the network.
 
-    The test module defines ``proxied_driver_factory``: a DriverFactory
-    whose drivers reach the store through a
-    :class:`tests.support.network.TCPProxy` (its ``proxy`` attribute),
-    and the class attribute ``FAULT_PATTERNS``: bytes the driver sends for
-    a ``read`` of a container, a compare-and-swap ``write``, and
-    ``durable``: the message after which a quota-accounted write is
+    The test module defines two fixtures: ``proxied_driver_factory``, a
+    DriverFactory whose drivers reach the store through a
+    :class:`tests.support.network.TCPProxy` (its ``proxy`` attribute);
+    and ``fault_patterns``: bytes the driver sends for a ``read`` of a
+    container, a compare-and-swap ``write``, and ``durable``: the message
+    after which a quota-accounted write of a user with a usage record is
     durable (a transaction's COMMIT, or the write itself).
     """
 
@@ -763,17 +767,17 @@ class NetworkFaultContract:
         driver.get_container(USER, 'c')
         return driver, proxied_driver_factory.proxy
 
-    def test_connection_cut_mid_read_is_retried(self,
+    def test_connection_cut_mid_read_is_retried(self, fault_patterns,
                                                 proxied_driver_factory):
         driver, proxy = self._driver(proxied_driver_factory)
-        proxy.cut_at(self.FAULT_PATTERNS['read'])
+        proxy.cut_at(fault_patterns['read'])
         assert driver.get_container(USER, 'c').value == {'k': 1}
         assert proxy.sprung.is_set()
 
     def test_connection_cut_before_a_write_is_retried(
-            self, proxied_driver_factory, driver_factory):
+            self, fault_patterns, proxied_driver_factory, driver_factory):
         driver, proxy = self._driver(proxied_driver_factory)
-        proxy.cut_at(self.FAULT_PATTERNS['write'])
+        proxy.cut_at(fault_patterns['write'])
         revision = driver.set_value(USER, 'c', ['k'], 2)
         assert proxy.sprung.is_set()
         stored = driver_factory().get_container(USER, 'c')
@@ -782,10 +786,10 @@ class NetworkFaultContract:
         assert driver.set_value(USER, 'c', ['k'], 3) > revision
 
     def test_write_whose_reply_is_cut_is_done_once(
-            self, proxied_driver_factory, driver_factory):
+            self, fault_patterns, proxied_driver_factory, driver_factory):
         driver, proxy = self._driver(proxied_driver_factory)
         before = driver_factory().get_container(USER, 'c').revision
-        proxy.cut_at(self.FAULT_PATTERNS['write'], after_reply=True)
+        proxy.cut_at(fault_patterns['write'], after_reply=True)
         revision = driver.set_value(USER, 'c', ['k'], 2)
         assert proxy.sprung.is_set()
         stored = driver_factory().get_container(USER, 'c')
@@ -793,10 +797,10 @@ class NetworkFaultContract:
         assert revision > before
 
     def test_quota_write_whose_reply_is_cut_counts_once(
-            self, proxied_driver_factory, driver_factory):
+            self, fault_patterns, proxied_driver_factory, driver_factory):
         driver, proxy = self._driver(proxied_driver_factory,
                                      containers_per_user=3)
-        proxy.cut_at(self.FAULT_PATTERNS['durable'], after_reply=True)
+        proxy.cut_at(fault_patterns['durable'], after_reply=True)
         driver.merge(USER, 'd', {'k': 2})
         assert proxy.sprung.is_set()
         assert driver_factory().list_containers(USER) == ['c', 'd']

@@ -4,18 +4,28 @@ from oslo_config import cfg
 
 GROUP = 'quota'
 
+UNLIMITED = -1
+
 OPTS = [
-    cfg.IntOpt('containers_per_user', default=None, min=0,
-               help='Most containers one user may have; unset means '
-                    'unlimited. A write that would create one more gets '
-                    '403 (cloudprefs.quota_exceeded).'),
-    cfg.IntOpt('bytes_per_user', default=None, min=0,
+    cfg.IntOpt('containers_per_user', default=1000, min=UNLIMITED,
+               help='Most containers one user may have; -1 for unlimited. '
+                    'A write that would create one more gets 403 '
+                    '(cloudprefs.quota_exceeded). The default keeps one '
+                    'user from filling a shared service.'),
+    cfg.IntOpt('bytes_per_user', default=64 * 1024 * 1024, min=UNLIMITED,
                help='Most bytes one user\'s containers may hold, measured as '
-                    'compact JSON (as X-Bytes-Used reports); unset means '
+                    'compact JSON (as X-Bytes-Used reports); -1 for '
                     'unlimited. A write that would grow past it gets 403. '
-                    'After enabling a quota on a database used without '
-                    'quotas, run "cloudprefs-manage usage_sync".'),
+                    'Usage is recorded only while a quota is set: after '
+                    'setting one on a database used without, or with '
+                    'quotas switched off for a while, run '
+                    '"cloudprefs-manage usage_sync".'),
 ]
+
+
+def limit(value):
+    """An option's value as a limit: None for unlimited."""
+    return None if value is None or value < 0 else value
 
 
 def register_opts(conf):

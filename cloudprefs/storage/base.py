@@ -12,6 +12,7 @@ how to write one); everything above them is here, written once.
 import time
 import typing
 
+from cloudprefs.conf import quota as quota_conf
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import primitives
@@ -50,8 +51,9 @@ class StorageDriver(primitives.Primitives):
     def __init__(self, url, conf):
         self.url = url
         self.max_container_size = conf.api.max_container_size
-        self.quota = records.Quota(conf.quota.containers_per_user,
-                                   conf.quota.bytes_per_user)
+        self.quota = records.Quota(
+            quota_conf.limit(conf.quota.containers_per_user),
+            quota_conf.limit(conf.quota.bytes_per_user))
         self.enforces_quota = self.quota.limited
         self.operation_timeout = conf.database.operation_timeout
         self.wait_timeout = conf.database.timeout
@@ -272,7 +274,7 @@ class StorageDriver(primitives.Primitives):
         if seen is not None and text == seen.text:
             return _Nothing(seen.revision)
         usage = None
-        if self.enforces_quota:
+        if self.enforces_quota and (seen is None or size != seen.size):
             usage = records.UsageChange(
                 1 if seen is None else 0,
                 size - (0 if seen is None else seen.size), self.quota)

@@ -48,8 +48,9 @@ class SQLDriver(base.StorageDriver):
     def __init__(self, url, conf):
         super().__init__(url, conf)
         self._client = sql_client.SQLClient(url, conf)
-        self._statements = sql_statements.compile_statements(
-            self._client.engine.dialect)
+        dialect = self._client.engine.dialect
+        self._statements = sql_statements.compile_statements(dialect)
+        self._counted = sql_statements.counted_statements(dialect)
         self._reads_paths = (not self._client.is_sqlite
                              or sql_statements.sqlite_has_json_functions())
         self._schema_ready = False
@@ -174,6 +175,10 @@ class SQLDriver(base.StorageDriver):
         row.
         """
         compiled = self._statements[statement]
+        if usage is not None and self._counted is not None:
+            changed = self._counted_write(statement, values, usage)
+            if changed is not None:
+                return changed
         with self._client.writer():
             if usage is None:
                 with self._raw() as connection:
@@ -213,6 +218,24 @@ class SQLDriver(base.StorageDriver):
                     value=new.text, path_index=index,
                     path_index_revision=None if index is None
                     else new.revision)
+
+    def _counted_write(self, statement, values, usage):
+        """The write and its usage change in one statement (PostgreSQL);
+        None when the user has no usage record yet (the transaction makes
+        it)."""
+        with self._raw() as connection:
+            row = self._counted[statement].fetch_one(
+                connection, containers_delta=usage.containers,
+                bytes_delta=usage.bytes,
+                quota_containers=usage.quota.containers,
+                quota_bytes=usage.quota.bytes, **values)
+        if row is None:
+            return None
+        containers, size, changed = row
+        if changed:
+            return True
+        usage.check(records.Usage(containers, size))    # QuotaExceeded
+        return False    # lost the race
 
     def _add_usage(self, connection, user_id, usage):
         """Change the user's usage record inside the write's transaction.

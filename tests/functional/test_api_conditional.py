@@ -257,6 +257,9 @@ def test_usage_headers(call):
     response = call('HEAD', '/v1?limit=1')
     assert response.headers['X-Container-Count'] == '2'
     assert response.headers['X-Bytes-Used'] == '12'
+    # The default quotas protect a shared service, and say so.
+    assert response.headers['X-Container-Quota'] == '1000'
+    assert response.headers['X-Bytes-Quota'] == str(64 * 1024 * 1024)
 
 
 def test_quotas(quota_api):
@@ -276,3 +279,26 @@ def test_quotas(quota_api):
     assert call('POST', '/v1/d').status_code == 204
     other = Client(quota_api)
     assert other('POST', '/v1/a').status_code == 204
+    headers = call('HEAD', '/v1').headers
+    assert (headers['X-Container-Quota'], headers['X-Bytes-Quota']) == (
+        '3', '200')
+
+
+@pytest.fixture(scope='module')
+def unlimited_api(connection, tmp_path_factory):
+    server = api_server.ApiServer(
+        str(tmp_path_factory.mktemp('unlimited')), connection,
+        sections={'quota': {'containers_per_user': '-1',
+                            'bytes_per_user': '-1'}},
+        name='unlimited-api')
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_quotas_switched_off(unlimited_api):
+    call = Client(unlimited_api)
+    assert call('POST', '/v1/c/k', '"%s"' % ('x' * 1000)).status_code == 204
+    headers = call('HEAD', '/v1').headers
+    assert 'X-Container-Quota' not in headers
+    assert 'X-Bytes-Quota' not in headers

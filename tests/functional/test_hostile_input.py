@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 from tests.support import api_server
 
@@ -144,3 +145,23 @@ def test_a_client_gone_mid_body_writes_nothing(raw, server):
     log = server.log()
     assert 'The client went away' in log
     assert 'Traceback' not in log
+
+
+def test_one_user_cannot_fill_the_service_by_default(server):
+    """Without [quota] settings one user gets 1,000 containers (it took
+    one client 16 s to create 20,000 before there was a default)."""
+    session = requests.Session()
+    headers = {'X-User-Id': 'user-' + uuid.uuid4().hex}
+    for name in range(1000):
+        assert session.post(server.url('/v1/c%04d' % name), headers=headers,
+                            timeout=30).status_code == 204
+    response = session.post(server.url('/v1/one-too-many'), headers=headers,
+                            timeout=30)
+    assert response.status_code == 403
+    assert error_code(response.content) == 'cloudprefs.quota_exceeded'
+    usage = session.head(server.url('/v1'), headers=headers, timeout=30)
+    assert usage.headers['X-Container-Count'] == '1000'
+    assert usage.headers['X-Container-Quota'] == '1000'
+    # Existing containers can still change.
+    assert session.post(server.url('/v1/c0000/k'), data='1',
+                        headers=headers, timeout=30).status_code == 204

@@ -65,12 +65,15 @@ def unavailable_driver():
     storage.close()
 
 
+@pytest.fixture
+def fault_patterns():
+    return {'read': _command('find', 'containers'),
+            'write': _command('update', 'containers'),
+            'durable': _command('insert', 'containers')}
+
+
 class TestMongoDBContract(storage_contract.StorageContract,
                           storage_contract.NetworkFaultContract):
-
-    FAULT_PATTERNS = {'read': _command('find', 'containers'),
-                      'write': _command('update', 'containers'),
-                      'durable': _command('insert', 'containers')}
 
     def test_stored_keys_are_escaped_and_readable(self, driver, mongodb_url):
         driver.merge('u', 'c', {'a.b': {'$x': 1, '': 2, '\x00': 3}})

@@ -29,8 +29,9 @@ def make_conf(connection, quota=None, database=None, **api_overrides):
 class DriverFactory:
     """Makes drivers on one store (``make(url, conf)``); closes them all.
 
-    ``database`` holds [database] options for every driver made after it
-    is changed (the contract suite sets the layers it tests this way).
+    ``database`` holds [database] options, and ``quota`` the [quota]
+    options a call does not give, for every driver made after they are
+    changed (the contract suite sets the layers it tests this way).
     """
 
     def __init__(self, driver_class, url, **api_overrides):
@@ -38,12 +39,13 @@ class DriverFactory:
         self.url = url
         self.api_overrides = api_overrides
         self.database = {}
+        self.quota = {}
         self.drivers = []
 
     def __call__(self, **quota):
         driver = self.driver_class(self.url, make_conf(
-            self.url, quota=quota, database=self.database,
-            **self.api_overrides))
+            self.url, quota=dict(self.quota, **quota),
+            database=self.database, **self.api_overrides))
         self.drivers.append(driver)
         return driver
 

@@ -141,6 +141,11 @@ def list_containers(req):
     usage = req.storage.usage(req.owner_id)
     headers = {'X-Container-Count': str(usage.containers),
                'X-Bytes-Used': str(usage.bytes)}
+    quota = req.storage.quota
+    if quota.containers is not None:
+        headers['X-Container-Quota'] = str(quota.containers)
+    if quota.bytes is not None:
+        headers['X-Bytes-Quota'] = str(quota.bytes)
     if len(names) > limit:
         names = names[:limit]
         query = {key: value for key, value in req.GET.items()

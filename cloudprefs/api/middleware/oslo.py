@@ -91,7 +91,8 @@ CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'If-Match',
                       'If-None-Match', 'If-Modified-Since', 'X-User-Id',
                       'X-Roles', 'X-Openstack-Request-Id']
 CORS_EXPOSE_HEADERS = ['ETag', 'Last-Modified', 'Link', 'X-Container-Count',
-                       'X-Bytes-Used', 'X-Openstack-Request-Id',
+                       'X-Bytes-Used', 'X-Container-Quota', 'X-Bytes-Quota',
+                       'X-Openstack-Request-Id',
                        'Retry-After', 'WWW-Authenticate', 'Accept-Patch']
 CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE']
 
