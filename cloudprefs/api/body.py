@@ -11,6 +11,7 @@ import logging
 import re
 
 from cloudprefs.api import errors
+from cloudprefs.storage import heavy_work
 
 LOG = logging.getLogger(__name__)
 
@@ -126,10 +127,11 @@ def parse(raw):
     except UnicodeDecodeError:
         raise _invalid_json('The request body is not valid UTF-8.')
     try:
-        value = json.loads(text,
-                           object_pairs_hook=_object_without_duplicates,
-                           parse_int=_int64, parse_float=_finite_float,
-                           parse_constant=_no_constants)
+        with heavy_work.turns.step(len(raw)):
+            value = json.loads(text,
+                               object_pairs_hook=_object_without_duplicates,
+                               parse_int=_int64, parse_float=_finite_float,
+                               parse_constant=_no_constants)
     except _Invalid as error:
         raise _invalid_json('The request body is not accepted: %s.' % error)
     except json.JSONDecodeError as error:

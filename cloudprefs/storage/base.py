@@ -15,6 +15,7 @@ import typing
 from cloudprefs.conf import quota as quota_conf
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import heavy_work
 from cloudprefs.storage import primitives
 from cloudprefs.storage import recent
 from cloudprefs.storage import records
@@ -266,9 +267,12 @@ class StorageDriver(primitives.Primitives):
             precondition.check(None if seen is None else seen.revision)
         if seen is None and not create_missing:
             return _Nothing(None)
-        value = change({} if seen is None else document.parse(seen.text))
-        text = document.compact_json(value)
-        size = document.encoded_size(text)
+        with heavy_work.turns.step(0 if seen is None else seen.size):
+            current = {} if seen is None else document.parse(seen.text)
+        with heavy_work.turns.step(0 if seen is None else seen.size):
+            value = change(current)
+            text = document.compact_json(value)
+            size = document.encoded_size(text)
         if size > self.max_container_size:
             raise exceptions.TooLarge(size, self.max_container_size)
         if seen is not None and text == seen.text:

@@ -28,6 +28,7 @@ from pymongo import write_concern
 from cloudprefs.storage import base
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import heavy_work
 from cloudprefs.storage import records
 from cloudprefs.storage.mongodb_keys import escape_key
 from cloudprefs.storage.mongodb_keys import escape_value
@@ -73,11 +74,18 @@ def _is_transient(error):
 
 def _stored(doc):
     """The Stored record of a container document."""
-    text = document.compact_json(unescape_value(doc['d']))
     size = doc.get('s')
+    with heavy_work.turns.step(size or 0):
+        text = document.compact_json(unescape_value(doc['d']))
     if size is None:    # written before sizes were kept
         size = document.encoded_size(text)
     return records.Stored(doc['r'], doc['m'], size, text)
+
+
+def _escaped(new):
+    """The stored form of a Replacement's value."""
+    with heavy_work.turns.step(new.size):
+        return escape_value(new.value)
 
 
 class MongoDBDriver(base.StorageDriver):
@@ -226,7 +234,7 @@ class MongoDBDriver(base.StorageDriver):
                 self._collection.insert_one({
                     'u': user_id, 'c': name, 'r': new.revision,
                     'm': new.modified_us, 's': new.size,
-                    'd': escape_value(new.value)})
+                    'd': _escaped(new)})
             except mongo_errors.DuplicateKeyError:
                 return False
             kept()
@@ -237,7 +245,7 @@ class MongoDBDriver(base.StorageDriver):
             result = self._collection.update_one(
                 {'u': user_id, 'c': name, 'r': revision},
                 {'$set': {'r': new.revision, 'm': new.modified_us,
-                          's': new.size, 'd': escape_value(new.value)}})
+                          's': new.size, 'd': _escaped(new)}})
             if result.matched_count != 1:
                 return False
             kept()

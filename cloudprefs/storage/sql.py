@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from cloudprefs.storage import base
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import heavy_work
 from cloudprefs.storage import path_index
 from cloudprefs.storage import records
 from cloudprefs.storage import sql_client
@@ -212,7 +213,8 @@ class SQLDriver(base.StorageDriver):
             connection.execute(sa.delete(user_usage))
 
     def _row(self, user_id, name, new):
-        index = path_index.build(new.value, new.size)
+        with heavy_work.turns.step(new.size):
+            index = path_index.build(new.value, new.size)
         return dict(_key(user_id, name), revision=new.revision,
                     modified_us=new.modified_us, size=new.size,
                     value=new.text, path_index=index,

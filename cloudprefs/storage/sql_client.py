@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import green
 
 LOG = logging.getLogger(__name__)
 
@@ -101,25 +102,6 @@ def _create_private_file(path):
         LOG.error('Cannot create the database file %s: %s', path, error)
 
 
-def _fair_semaphore(count):
-    """A semaphore whose waiters are served first come, first served.
-
-    Under eventlet, eventlet's own semaphore queues a newcomer behind the
-    green threads already waiting; threading's (and SQLAlchemy's pool
-    queue) lets it take a connection just given back, and under a
-    sustained load above the pool size some waiters were passed over
-    until their timeout (503s at 256 clients on a pool of 32).
-    """
-    try:
-        from eventlet import patcher
-        if patcher.is_monkey_patched('thread'):
-            from eventlet import semaphore
-            return semaphore.BoundedSemaphore(count)
-    except ImportError:
-        pass
-    return threading.BoundedSemaphore(count)
-
-
 class SQLClient:
     """The engine of one database URL, and how statements run on it.
 
@@ -135,9 +117,10 @@ class SQLClient:
         self._conf = conf
         self.engine = self._make_engine(conf, for_migrations=False)
         # Turns at the pool: at most as many holders as it has connections,
-        # so the pool itself never makes anyone wait (see _fair_semaphore).
-        self._turns = _fair_semaphore(conf.database.max_pool_size
-                                      + conf.database.max_overflow)
+        # so the pool itself never makes anyone wait, and waiters are
+        # served in turn (see green.fair_semaphore).
+        self._turns = green.fair_semaphore(conf.database.max_pool_size
+                                           + conf.database.max_overflow)
         self._wait_timeout = conf.database.timeout
         # Green when eventlet has patched threading (cloudprefs-api).
         # Reentrant: a writer may find the embedded schema to upgrade.

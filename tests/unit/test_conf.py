@@ -17,7 +17,13 @@ def test_public_option_names_and_defaults():
     assert groups['database']['connection'] is None
     assert groups['api']['max_depth'] == 32
     assert groups['api']['max_request_body_size'] == 1024 * 1024
-    assert groups['api']['max_container_size'] == 4 * 1024 * 1024
+    assert groups['api']['max_container_size'] == 1024 * 1024
+    assert groups['quota']['containers_per_user'] == 1000
+    assert groups['quota']['bytes_per_user'] == 64 * 1024 * 1024
+    assert groups['DEFAULT']['client_socket_timeout'] == 60
+    assert groups['DEFAULT']['client_header_timeout'] == 15.0
+    assert groups['database']['max_pool_size'] == 32
+    assert groups['database']['max_overflow'] == 0
 
 
 def test_every_option_is_documented():
@@ -37,6 +43,6 @@ def test_config_generator_writes_the_sample(tmp_path):
                     '[keystone_authtoken]', '[cors]', '[healthcheck]'):
         assert section in sample
     assert '#bind_port = 8888' in sample
-    assert '#max_container_size = 4194304' in sample
+    assert '#max_container_size = 1048576' in sample
     assert '#allow_headers = Content-Type,X-Auth-Token,If-Match' in sample
     assert 'X-Container-Count,X-Bytes-Used' in sample

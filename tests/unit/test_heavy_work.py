@@ -1,0 +1,50 @@
+"""Heavy JSON work takes turns and steps aside: a small request runs
+between the steps of large ones instead of after all of them."""
+
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent('''
+    import eventlet
+    eventlet.monkey_patch()
+    import time
+    from cloudprefs.storage import heavy_work
+
+    events = []
+
+    def busy(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    def heavy(name):
+        for step in range(2):
+            with heavy_work.turns.step(heavy_work.HEAVY_FROM_BYTES):
+                events.append('%s%d' % (name, step))
+                busy(0.02)
+
+    def light():
+        with heavy_work.turns.step(100):
+            events.append('light')
+
+    threads = [eventlet.spawn(heavy, name) for name in 'abc']
+    # A small request arrives while the heavy ones are under way.
+    threads.append(eventlet.spawn_after(0.005, light))
+    for thread in threads:
+        thread.wait()
+    print(' '.join(events))
+''')
+
+
+def test_small_work_runs_between_the_steps_of_large_work():
+    events = subprocess.run([sys.executable, '-c', SCRIPT], check=True,
+                            capture_output=True, text=True,
+                            timeout=60).stdout.split()
+    assert sorted(events) == sorted(['a0', 'a1', 'b0', 'b1', 'c0', 'c1',
+                                     'light'])
+    # Not after all six heavy steps: after the one under way.
+    assert events.index('light') == 1, events
+    # One heavy step at a time, each heavy job's steps in order.
+    for name in 'abc':
+        assert events.index(name + '0') < events.index(name + '1')
