@@ -22,6 +22,7 @@ in front may read differently: request smuggling. Here:
   so that no byte of it can be read as another request.
 """
 
+import http
 import json
 import logging
 import re
@@ -38,21 +39,25 @@ from cloudprefs import logsafe
 
 LOG = logging.getLogger(__name__)
 
-_DECIMAL = re.compile(r'[0-9]+')
+_DECIMAL = re.compile(r'[0-9]{1,18}')   # past 4,300 digits int() fails
 _CHUNK_SIZE = re.compile(rb'([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\r\n]*)?\r\n')
 MAX_TRAILER_LINES = 32
+
+
+_PARSE_ERROR_CODES = {414: errors.URI_TOO_LONG,
+                      431: errors.HEADERS_TOO_LARGE,
+                      505: errors.HTTP_VERSION_NOT_SUPPORTED}
 
 
 class _HeadTooSlow(Exception):
     """The request head did not arrive in time."""
 
 
-def _error_bytes(status, code, detail, extra_headers=b''):
-    """A complete HTTP error response in our JSON format; the connection
-    is closed after it."""
+def _error_bytes(status, code, detail, extra_headers=b'', head_only=False):
+    """A complete HTTP error response in our JSON format (without its body
+    to a HEAD); the connection is closed after it."""
     request_id = 'req-' + str(uuid.uuid4())
-    reason = {400: b'Bad Request', 501: b'Not Implemented',
-              503: b'Service Unavailable'}[status]
+    reason = http.HTTPStatus(status).phrase.encode()
     body = json.dumps({'errors': [{
         'status': status, 'code': code, 'title': reason.decode(),
         'detail': detail, 'request_id': request_id}]}).encode()
@@ -60,7 +65,7 @@ def _error_bytes(status, code, detail, extra_headers=b''):
             b'Content-Length: %d\r\nX-Openstack-Request-Id: %s\r\n%s'
             b'Connection: close\r\n\r\n%s' % (
                 status, reason, len(body), request_id.encode(),
-                extra_headers, body))
+                extra_headers, b'' if head_only else body))
 
 
 class StrictChunkedInput(wsgi.Input):
@@ -242,14 +247,22 @@ def make_protocol(limit, header_timeout, idle_timeout):
             # A new connection's head has the deadline from its accept.
             self._deadline = eventlet.Timeout(header_timeout, _HeadTooSlow)
             try:
-                return super()._read_request_line()
+                line = super()._read_request_line()
             except socket.timeout:
                 return ''
+            if len(line) >= self.server.url_length_limit:
+                self.send_error(414, 'The request line is longer than %d '
+                                'bytes.' % self.server.url_length_limit)
+                return ''
+            return line
 
         def parse_request(self):
             try:
                 if not super().parse_request():
                     return False
+            except (wsgi.HeaderLineTooLong, wsgi.HeadersTooLarge):
+                self.send_error(431, 'The request head is too large.')
+                return False
             finally:
                 self._cancel_deadline()
             limit.serving(self)
@@ -257,11 +270,22 @@ def make_protocol(limit, header_timeout, idle_timeout):
             if refusal is not None:
                 LOG.info('Refusing a request from %s: %s',
                          self.client_address[0], logsafe.escape(refusal[2]))
-                self.wfile.write(_error_bytes(*refusal))
+                self.wfile.write(_error_bytes(
+                    *refusal, head_only=self.command == 'HEAD'))
                 self.wfile.flush()
                 self.close_connection = 1
                 return False
             return True
+
+        def send_error(self, code, message=None, explain=None):
+            """http.server's answer to a request it cannot parse, in our
+            JSON error format; the connection is closed after it."""
+            self.close_connection = 1
+            self.wfile.write(_error_bytes(
+                code, _PARSE_ERROR_CODES.get(code, errors.BAD_REQUEST),
+                message or http.HTTPStatus(code).phrase,
+                head_only=getattr(self, 'command', None) == 'HEAD'))
+            self.wfile.flush()
 
         def _framing_refusal(self):
             """Why the request's framing is refused (status, code,
@@ -272,7 +296,8 @@ def make_protocol(limit, header_timeout, idle_timeout):
                     not _DECIMAL.fullmatch(value.strip(' \t'))
                     for value in lengths):
                 return (400, errors.BAD_REQUEST,
-                        'Content-Length must be one decimal number.')
+                        'Content-Length must be one decimal number of at '
+                        'most 18 digits.')
             if codings and lengths:
                 return (400, errors.BAD_REQUEST,
                         'Send Content-Length or Transfer-Encoding, not '

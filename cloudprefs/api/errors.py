@@ -40,6 +40,9 @@ INTERNAL_ERROR = 'cloudprefs.internal_error'
 # (cloudprefs.protocol).
 NOT_IMPLEMENTED = 'cloudprefs.not_implemented'
 TOO_MANY_CONNECTIONS = 'cloudprefs.too_many_connections'
+URI_TOO_LONG = 'cloudprefs.uri_too_long'
+HEADERS_TOO_LARGE = 'cloudprefs.headers_too_large'
+HTTP_VERSION_NOT_SUPPORTED = 'cloudprefs.http_version_not_supported'
 
 
 class APIError(Exception):

@@ -135,6 +135,26 @@ def test_loose_chunks_are_refused(server, chunks):
     assert stored(server, user).status_code == 404
 
 
+@pytest.mark.parametrize('request_bytes, status, code', [
+    (b'GET /v1/' + b'x' * 9000 + b' HTTP/1.1\r\nHost: x\r\n\r\n', 414,
+     'cloudprefs.uri_too_long'),
+    (b'GET /v1 HTTP/1.1\r\nX-Big: ' + b'x' * 9000 + b'\r\n\r\n', 431,
+     'cloudprefs.headers_too_large'),
+    (b'GET /v1 HTTP/1.1\r\n' + b'X-Many: 1\r\n' * 8000 + b'\r\n', 431,
+     'cloudprefs.headers_too_large'),
+    (b'GET /v1 HTTP/1.1\r\nContent-Length: ' + b'9' * 5000 + b'\r\n\r\n',
+     400, 'cloudprefs.bad_request'),
+    (b'GET /v1 HTTP/2.0\r\n\r\n', 505,
+     'cloudprefs.http_version_not_supported'),
+    (b'GET\r\n\r\n', 400, 'cloudprefs.bad_request'),
+])
+def test_unparsable_requests_get_the_json_error_format(server, request_bytes,
+                                                       status, code):
+    answer = exchange(server, request_bytes)
+    assert statuses(answer) == [status], answer[:300]
+    assert body_of(answer)['errors'][0]['code'] == code
+
+
 # Slow and idle clients -----------------------------------------------------
 
 def test_a_head_sent_too_slowly_is_cut_off(server):
