@@ -89,11 +89,19 @@ def read_body(request, max_size):
     too_large = errors.APIError(
         413, errors.BODY_TOO_LARGE,
         'The request body is larger than %d bytes.' % max_size)
+    environ = request.environ
     length = request.content_length
-    stream = request.environ['wsgi.input']
-    chunked = 'chunked' in request.environ.get('HTTP_TRANSFER_ENCODING', '')
+    stream = environ['wsgi.input']
+    chunked = 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '')
     if length is None and not chunked:
         return b''
+    if length is None and not _decodes_chunked_input(environ):
+        # uwsgi, for one, hands the application no byte of a chunked body:
+        # answering as if the body were empty would store {} and say 204.
+        raise errors.APIError(
+            411, errors.LENGTH_REQUIRED,
+            'This server does not read chunked request bodies; send '
+            'Content-Length.')
     if length is not None and length > max_size:
         raise too_large
     try:
@@ -112,6 +120,14 @@ def read_body(request, max_size):
     if len(data) > max_size:
         raise too_large
     return data
+
+
+def _decodes_chunked_input(environ):
+    """Whether the WSGI server decodes a chunked body into wsgi.input:
+    cloudprefs-api (eventlet) does; others say so with
+    wsgi.input_terminated (mod_wsgi, gunicorn)."""
+    return 'eventlet.input' in environ or bool(
+        environ.get('wsgi.input_terminated'))
 
 
 def _incomplete():

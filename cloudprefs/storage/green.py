@@ -6,6 +6,7 @@ that makes requests wait their turn or step aside uses these, which are
 eventlet's own under its monkey patching and threading's otherwise.
 """
 
+import sys
 import threading
 import time
 
@@ -19,13 +20,12 @@ def fair_semaphore(count):
     load some waiters were passed over until their timeout (503s at 256
     clients on a pool of 32).
     """
-    try:
-        from eventlet import patcher
-        if patcher.is_monkey_patched('thread'):
-            from eventlet import semaphore
-            return semaphore.BoundedSemaphore(count)
-    except ImportError:
-        pass
+    # Not imported, eventlet has patched nothing (and importing it would
+    # only print its deprecation warning under another server).
+    patcher = sys.modules.get('eventlet.patcher')
+    if patcher is not None and patcher.is_monkey_patched('thread'):
+        from eventlet import semaphore
+        return semaphore.BoundedSemaphore(count)
     return threading.BoundedSemaphore(count)
 
 

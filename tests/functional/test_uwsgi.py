@@ -1,8 +1,10 @@
 """The API under uwsgi, from cloudprefs.wsgi.api:application."""
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -74,3 +76,30 @@ def test_seed_examples_under_uwsgi(uwsgi_api):
     assert response.json()['errors'][0]['code'] == 'cloudprefs.not_found'
     assert requests.get(uwsgi_api + '/healthcheck',
                         timeout=30).status_code == 200
+
+
+def test_a_chunked_body_is_refused_not_lost(uwsgi_api):
+    """uwsgi hands a WSGI application no byte of a chunked request body;
+    taken for an empty body, a merge would answer 204 and store {}."""
+    port = int(uwsgi_api.rsplit(':', 1)[1])
+    user = 'user-' + uuid.uuid4().hex
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
+        sock.sendall(b'POST /v1/c HTTP/1.1\r\nHost: x\r\nX-User-Id: %s\r\n'
+                     b'Connection: close\r\nTransfer-Encoding: chunked\r\n'
+                     b'\r\n7\r\n{"k":2}\r\n0\r\n\r\n' % user.encode())
+        answer = b''
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b'HTTP/1.1 411'), answer[:200]
+    error = json.loads(answer.partition(b'\r\n\r\n')[2])['errors'][0]
+    assert error['code'] == 'cloudprefs.length_required'
+    assert requests.get(uwsgi_api + '/v1', headers={'X-User-Id': user},
+                        timeout=30).json() == []
+    # With Content-Length it works as anywhere.
+    assert requests.post(uwsgi_api + '/v1/c', data='{"k":2}', timeout=30,
+                         headers={'X-User-Id': user}).status_code == 204
+    assert requests.get(uwsgi_api + '/v1/c', headers={'X-User-Id': user},
+                        timeout=30).json() == {'k': 2}
