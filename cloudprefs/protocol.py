@@ -23,7 +23,6 @@ in front may read differently: request smuggling. Here:
 """
 
 import http
-import json
 import logging
 import re
 import socket
@@ -58,9 +57,7 @@ def _error_bytes(status, code, detail, extra_headers=b'', head_only=False):
     to a HEAD); the connection is closed after it."""
     request_id = 'req-' + str(uuid.uuid4())
     reason = http.HTTPStatus(status).phrase.encode()
-    body = json.dumps({'errors': [{
-        'status': status, 'code': code, 'title': reason.decode(),
-        'detail': detail, 'request_id': request_id}]}).encode()
+    body = errors.error_body(status, code, detail, request_id)
     return (b'HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n'
             b'Content-Length: %d\r\nX-Openstack-Request-Id: %s\r\n%s'
             b'Connection: close\r\n\r\n%s' % (

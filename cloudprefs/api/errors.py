@@ -9,10 +9,10 @@ Every error body is::
 Codes are a public interface: once published, a code keeps its meaning.
 """
 
+import http
 import json
 
 import webob
-import webob.exc
 
 REQUEST_ID_KEY = 'openstack.request_id'
 
@@ -57,17 +57,21 @@ class APIError(Exception):
         self.headers = headers or {}
 
 
-def error_response(environ, status, code, detail, headers=None):
-    """Build the JSON error response for ``environ``'s request."""
-    title = webob.exc.status_map[status].title
+def error_body(status, code, detail, request_id):
+    """The JSON error document, as bytes."""
     error = {
         'status': status,
         'code': code,
-        'title': title,
+        'title': http.HTTPStatus(status).phrase,
         'detail': detail,
-        'request_id': environ.get(REQUEST_ID_KEY),
+        'request_id': request_id,
     }
-    body = json.dumps({'errors': [error]}).encode('utf-8')
+    return json.dumps({'errors': [error]}).encode('utf-8')
+
+
+def error_response(environ, status, code, detail, headers=None):
+    """Build the JSON error response for ``environ``'s request."""
+    body = error_body(status, code, detail, environ.get(REQUEST_ID_KEY))
     response = webob.Response(status=status, body=body,
                               content_type='application/json',
                               charset=None)

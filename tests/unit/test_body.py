@@ -51,12 +51,15 @@ def test_check_depth_counts_path_and_value():
     assert caught.value.code == errors.TOO_DEEP
 
 
-def _request(data, content_length=True, chunked=False):
+def _request(data, content_length=True, chunked=False, decoded=True):
+    """A request; a chunked one from a server that decodes chunked bodies
+    (``decoded``: it says so with wsgi.input_terminated) or not."""
     environ = {'REQUEST_METHOD': 'POST', 'wsgi.input': io.BytesIO(data)}
     if content_length:
         environ['CONTENT_LENGTH'] = str(len(data))
     if chunked:
         environ['HTTP_TRANSFER_ENCODING'] = 'chunked'
+        environ['wsgi.input_terminated'] = decoded
     return webob.Request(environ)
 
 
@@ -68,3 +71,7 @@ def test_read_body_limits():
         with pytest.raises(errors.APIError) as caught:
             body.read_body(request, 10)
         assert caught.value.status == 413
+    with pytest.raises(errors.APIError) as caught:
+        body.read_body(_request(b'x' * 10, False, True, decoded=False), 10)
+    assert (caught.value.status, caught.value.code) == (
+        411, errors.LENGTH_REQUIRED)

@@ -122,6 +122,18 @@ def test_sample_policy_generator(tmp_path):
         assert '"%s"' % rule.name in sample
 
 
+def conf_with_policy_file(tmp_path, content):
+    """A loaded configuration whose [oslo_policy] policy_file holds
+    ``content``; returns (conf, the policy file's path)."""
+    policy_file = tmp_path / 'policy.yaml'
+    policy_file.write_text(content)
+    conf_file = tmp_path / 'cloudprefs.conf'
+    conf_file.write_text('[oslo_policy]\npolicy_file = %s\n' % policy_file)
+    conf = service.prepare_conf(['--config-file', str(conf_file)],
+                                default_config_files=[], command_line=False)
+    return conf, policy_file
+
+
 class FakeClock:
     def __init__(self):
         self.now = 0.0
@@ -134,12 +146,7 @@ def test_cached_decisions_follow_a_changed_policy_file(tmp_path):
     from oslo_context import context as oslo_context
 
     from cloudprefs import policy
-    policy_file = tmp_path / 'policy.yaml'
-    policy_file.write_text('{}\n')
-    conf_file = tmp_path / 'cloudprefs.conf'
-    conf_file.write_text('[oslo_policy]\npolicy_file = %s\n' % policy_file)
-    conf = service.prepare_conf(['--config-file', str(conf_file)],
-                                default_config_files=[], command_line=False)
+    conf, policy_file = conf_with_policy_file(tmp_path, '{}\n')
     clock = FakeClock()
     authorizer = policy.Authorizer(policy.make_enforcer(conf), clock=clock)
     bob = oslo_context.RequestContext(user_id='bob', roles=['member'])
@@ -223,12 +230,7 @@ def test_the_deprecated_project_admin_rule_under_old_defaults(tmp_path):
 def test_a_policy_file_that_does_not_parse_stops_the_start(tmp_path,
                                                            content):
     from cloudprefs import policy
-    policy_file = tmp_path / 'policy.yaml'
-    policy_file.write_text(content)
-    conf_file = tmp_path / 'cloudprefs.conf'
-    conf_file.write_text('[oslo_policy]\npolicy_file = %s\n' % policy_file)
-    conf = service.prepare_conf(['--config-file', str(conf_file)],
-                                default_config_files=[], command_line=False)
+    conf, policy_file = conf_with_policy_file(tmp_path, content)
     with pytest.raises(policy.PolicyFileError) as caught:
         policy.make_enforcer(conf)
     assert str(policy_file) in str(caught.value)
@@ -249,12 +251,8 @@ def test_a_bad_edit_while_running_keeps_the_last_good_rules(tmp_path):
 
     from cloudprefs import policy
     rule = 'cloudprefs:container:delete'
-    policy_file = tmp_path / 'policy.yaml'
-    policy_file.write_text('"%s": "rule:context_is_admin"\n' % rule)
-    conf_file = tmp_path / 'cloudprefs.conf'
-    conf_file.write_text('[oslo_policy]\npolicy_file = %s\n' % policy_file)
-    conf = service.prepare_conf(['--config-file', str(conf_file)],
-                                default_config_files=[], command_line=False)
+    conf, policy_file = conf_with_policy_file(
+        tmp_path, '"%s": "rule:context_is_admin"\n' % rule)
     clock = FakeClock()
     authorizer = policy.Authorizer(policy.make_enforcer(conf), clock=clock)
     bob = oslo_context.RequestContext(user_id='bob', roles=['member'])
