@@ -41,15 +41,12 @@ LOG = logging.getLogger(__name__)
 _DECIMAL = re.compile(r'[0-9]{1,18}')   # past 4,300 digits int() fails
 _CHUNK_SIZE = re.compile(rb'([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\r\n]*)?\r\n')
 MAX_TRAILER_LINES = 32
+_FOREVER = 10 ** 9     # seconds: a client_socket_timeout of 0
 
 
 _PARSE_ERROR_CODES = {414: errors.URI_TOO_LONG,
                       431: errors.HEADERS_TOO_LARGE,
                       505: errors.HTTP_VERSION_NOT_SUPPORTED}
-
-
-class _HeadTooSlow(Exception):
-    """The request head did not arrive in time."""
 
 
 def _error_bytes(status, code, detail, extra_headers=b'', head_only=False):
@@ -128,17 +125,26 @@ class StrictChunkedInput(wsgi.Input):
 
 
 class ConnectionLimit:
-    """The connections of one worker, and which may be closed for others.
+    """The connections of one worker: which may be closed for others, and
+    when each must be closed for taking too long.
 
     The listener counts a connection in when it admits it; its protocol
-    says when it starts waiting for a request head and when the head has
-    come, and counts it out when it ends.
+    says when it starts waiting for a request (idle, or its head on the
+    way) and when the head has come, and counts it out when it ends. A
+    connection that is not inside a request has a deadline, which
+    :meth:`sweep` enforces: one pass a second for the whole worker costs
+    less than a timer per request.
     """
 
-    def __init__(self, capacity):
+    SWEEP_INTERVAL = 0.5
+
+    def __init__(self, capacity, clock=time.monotonic):
         self.capacity = capacity
         self.open = 0
-        self._waiting_since = {}    # protocol -> monotonic time, or None
+        self._clock = clock
+        # protocol -> (waiting since, deadline, why it is closed then),
+        # for the connections that are not inside a request.
+        self._waiting = {}
 
     def admit(self):
         """Count a new connection in if there is room, closing the one
@@ -151,20 +157,40 @@ class ConnectionLimit:
 
     def closed(self, protocol):
         self.open -= 1
-        self._waiting_since.pop(protocol, None)
+        self._waiting.pop(protocol, None)
 
-    def waiting(self, protocol):
-        self._waiting_since[protocol] = time.monotonic()
+    def waiting(self, protocol, seconds, why):
+        """The connection waits for (the rest of) a request head, for at
+        most ``seconds``; then it is closed, and ``why`` logged."""
+        now = self._clock()
+        since = self._waiting.get(protocol, (now,))[0]
+        self._waiting[protocol] = (since, now + seconds, why)
 
     def serving(self, protocol):
-        self._waiting_since.pop(protocol, None)
+        self._waiting.pop(protocol, None)
+
+    def sweep(self):
+        """Close the connections past their deadline."""
+        now = self._clock()
+        late = [(protocol, why) for protocol, (_since, deadline, why)
+                in self._waiting.items() if deadline <= now]
+        for protocol, why in late:
+            del self._waiting[protocol]
+            protocol.close_for(why)
+
+    def sweep_forever(self):
+        while True:
+            eventlet.sleep(self.SWEEP_INTERVAL)
+            self.sweep()
 
     def _make_room(self):
-        if not self._waiting_since:
+        if not self._waiting:
             return False
-        oldest = min(self._waiting_since, key=self._waiting_since.get)
-        del self._waiting_since[oldest]
-        oldest.evict()
+        oldest = min(self._waiting, key=lambda protocol:
+                     self._waiting[protocol][0])
+        del self._waiting[oldest]
+        oldest.close_for('it waited longest for a request, and another '
+                         'connection needs its place')
         return True
 
 
@@ -203,46 +229,47 @@ def make_protocol(limit, header_timeout, idle_timeout):
 
     class Protocol(wsgi.HttpProtocol):
 
-        _deadline = None
         _requests = 0
+        _closed_by_server = False
 
         def finish(self):
             limit.closed(self)
-            self._cancel_deadline()
             super().finish()
 
-        def evict(self):
-            """Close this connection (another one needs its slot)."""
-            LOG.info('Closing a connection from %s that waited longest for '
-                     'a request, to make room', self.client_address[0])
+        def close_for(self, why):
+            """Close this connection from outside its green thread (which
+            then reads the end of the stream and stops)."""
+            LOG.info('Closing a connection from %s: %s',
+                     self.client_address[0], why)
+            self._closed_by_server = True
             self.close_connection = 1
             greenio.shutdown_safe(self.connection)
 
         def handle_one_request(self):
             try:
                 super().handle_one_request()
-            except _HeadTooSlow:
-                LOG.info('Closing a connection from %s: its request head '
-                         'took more than %g s', self.client_address[0],
-                         header_timeout)
-                self.close_connection = 1
-            finally:
-                self._cancel_deadline()
+            except OSError:
+                if not self._closed_by_server:
+                    raise
+                self.close_connection = 1   # it was shut down under it
 
         def _read_request_line(self):
-            limit.waiting(self)
             if self._requests:
-                # Kept alive: wait up to the idle timeout for the next
-                # request's first byte, then give its head the deadline.
-                self.connection.settimeout(idle_timeout or None)
+                # Kept alive: idle until the next request's first byte,
+                # then its head has the head deadline.
+                limit.waiting(self, idle_timeout or _FOREVER,
+                              'it stayed idle for more than %g s'
+                              % idle_timeout)
                 try:
                     if not self.rfile.peek(1):
                         return ''
                 except (OSError, ValueError):
                     return ''
-            self._requests += 1
             # A new connection's head has the deadline from its accept.
-            self._deadline = eventlet.Timeout(header_timeout, _HeadTooSlow)
+            limit.waiting(self, header_timeout,
+                          'its request head took more than %g s'
+                          % header_timeout)
+            self._requests += 1
             try:
                 line = super()._read_request_line()
             except socket.timeout:
@@ -260,8 +287,6 @@ def make_protocol(limit, header_timeout, idle_timeout):
             except (wsgi.HeaderLineTooLong, wsgi.HeadersTooLarge):
                 self.send_error(431, 'The request head is too large.')
                 return False
-            finally:
-                self._cancel_deadline()
             limit.serving(self)
             refusal = self._framing_refusal()
             if refusal is not None:
@@ -278,6 +303,8 @@ def make_protocol(limit, header_timeout, idle_timeout):
             """http.server's answer to a request it cannot parse, in our
             JSON error format; the connection is closed after it."""
             self.close_connection = 1
+            if self._closed_by_server:
+                return      # its head was cut short: nobody to answer
             self.wfile.write(_error_bytes(
                 code, _PARSE_ERROR_CODES.get(code, errors.BAD_REQUEST),
                 message or http.HTTPStatus(code).phrase,
@@ -317,10 +344,5 @@ def make_protocol(limit, header_timeout, idle_timeout):
                     wfile_line=plain.wfile_line, chunked_input=True)
                 environ['wsgi.input'] = environ['eventlet.input'] = strict
             return environ
-
-        def _cancel_deadline(self):
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
 
     return Protocol

@@ -75,6 +75,7 @@ def serve(conf, sock, app):
                                        + EVICTION_MARGIN),
         log=_AccessLog(), log_output=conf.debug,
         socket_timeout=conf.client_socket_timeout or None, keepalive=True)
+    eventlet.spawn(limit.sweep_forever)
 
     def stop_when_asked():
         # Signal handlers only set a flag: killing a greenthread from
