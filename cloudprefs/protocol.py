@@ -150,8 +150,16 @@ class ConnectionLimit:
         """Count a new connection in if there is room, closing the one
         that has waited longest for a request if needed; False when every
         connection is inside a request."""
-        if self.open >= self.capacity and not self._make_room():
-            return False
+        if self.open >= self.capacity:
+            # Connections just admitted are not waiting yet: their green
+            # threads have not run. Let them, before concluding that
+            # every connection is busy.
+            for _attempt in range(3):
+                if self._make_room():
+                    break
+                eventlet.sleep(0)
+            else:
+                return False
         self.open += 1
         return True
 

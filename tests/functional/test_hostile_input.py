@@ -165,3 +165,17 @@ def test_one_user_cannot_fill_the_service_by_default(server):
     # Existing containers can still change.
     assert session.post(server.url('/v1/c0000/k'), data='1',
                         headers=headers, timeout=30).status_code == 204
+
+
+def test_control_characters_in_a_request_are_escaped_in_the_log(
+        raw, server):
+    """The access log carries the request line as the client sent it: a
+    terminal escape sequence or a bell in it is written escaped."""
+    status, _head, _body = raw.send('GET', '/v1/\x1b[2Jcleared\x07here')
+    assert status == 404
+    deadline = time.monotonic() + 10
+    while 'cleared' not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = server.log()
+    assert '/v1/\\x1b[2Jcleared\\x07here' in log
+    assert '\x1b' not in log and '\x07' not in log
