@@ -18,6 +18,7 @@ ROUTE_DECLARATIONS = {
     '/{container}': {
         'GET': containers.get_container,
         'POST': containers.create_or_merge_container,
+        'PUT': containers.replace_container,
         'PATCH': containers.patch_container,
         'DELETE': containers.delete_container,
     },

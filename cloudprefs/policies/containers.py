@@ -32,7 +32,8 @@ RULES = [
     _rule(GET_CONTAINER, 'Read a container.', 'GET HEAD',
           '/v1/{container}'),
     _rule(WRITE_CONTAINER, 'Create a container, merge an object into it '
-          '(POST) or apply a JSON merge patch to it (PATCH).', 'POST PATCH',
+          '(POST), replace it (PUT) or apply a JSON merge patch to it '
+          '(PATCH).', 'POST PUT PATCH',
           '/v1/{container}'),
     _rule(DELETE_CONTAINER, 'Delete a container.', 'DELETE',
           '/v1/{container}'),

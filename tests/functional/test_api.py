@@ -109,6 +109,41 @@ def test_merge_replaces_given_top_level_keys(client):
     assert client.get('/v1/c').json() == {'a': {'y': 2}, 'b': 1}
 
 
+def test_put_replaces_the_whole_container(client):
+    client.post_json('/v1/c', {'a': {'x': 1}, 'b': 1})
+    response = client.request('PUT', '/v1/c', json.dumps({'a': {'y': None}}))
+    assert response.status_code == 204, response.text
+    assert client.get('/v1/c').json() == {'a': {'y': None}}
+    assert client.get('/v1/c').headers['ETag'] == response.headers['ETag']
+    created = client.request('PUT', '/v1/new', '{}')
+    assert created.status_code == 204
+    assert client.get('/v1/new').json() == {}
+
+
+def test_put_is_conditional(client):
+    etag = client.request('PUT', '/v1/c', '{"a": 1}').headers['ETag']
+    assert_error(client.request('PUT', '/v1/c', '{"a": 2}',
+                                headers={'If-None-Match': '*'}),
+                 412, 'cloudprefs.precondition_failed')
+    assert_error(client.request('PUT', '/v1/c', '{"a": 3}',
+                                headers={'If-Match': '"0"'}),
+                 412, 'cloudprefs.precondition_failed')
+    assert client.get('/v1/c').json() == {'a': 1}
+    assert client.request('PUT', '/v1/c', '{"a": 4}',
+                          headers={'If-Match': etag}).status_code == 204
+    assert client.get('/v1/c').json() == {'a': 4}
+
+
+@pytest.mark.parametrize('body', ['', '[]', '1', 'null'])
+def test_put_needs_an_object(client, body):
+    client.post_json('/v1/c', {'a': 1})
+    response = client.request('PUT', '/v1/c', body)
+    code = ('cloudprefs.empty_body' if not body
+            else 'cloudprefs.not_an_object')
+    assert_error(response, 400, code)
+    assert client.get('/v1/c').json() == {'a': 1}
+
+
 def test_empty_post_leaves_existing_container_unchanged(client):
     client.post_json('/v1/c', {'a': 1})
     assert client.post('/v1/c').status_code == 204
@@ -230,7 +265,8 @@ def test_other_methods_are_405_with_allow(client):
     for method, path, allow in (
             ('PUT', '/v1', 'DELETE, GET, HEAD'),
             ('PATCH', '/v1', 'DELETE, GET, HEAD'),
-            ('PUT', '/v1/c', 'DELETE, GET, HEAD, PATCH, POST'),
+            ('TRACE', '/v1/c', 'DELETE, GET, HEAD, PATCH, POST, PUT'),
+            ('PUT', '/v1/c/k', 'DELETE, GET, HEAD, PATCH, POST'),
             ('TRACE', '/v1/c/k', 'DELETE, GET, HEAD, PATCH, POST')):
         response = client.request(method, path)
         assert_error(response, 405, 'cloudprefs.method_not_allowed')

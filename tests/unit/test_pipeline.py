@@ -87,7 +87,8 @@ def test_every_route_serves_methods_with_handlers():
     assert set(routes.ROUTE_DECLARATIONS) == {'/', '/{container}',
                                               '/{container}/*key_path'}
     for methods in routes.ROUTE_DECLARATIONS.values():
-        assert methods and set(methods) <= {'GET', 'POST', 'PATCH', 'DELETE'}
+        assert methods and set(methods) <= {'GET', 'POST', 'PUT', 'PATCH',
+                                            'DELETE'}
         assert all(callable(handler) for handler in methods.values())
 
 

@@ -32,7 +32,7 @@ def test_every_route_and_method_has_a_registered_rule():
             checked.append((template, method))
     assert len(checked) == sum(len(m) for m in
                                routes.ROUTE_DECLARATIONS.values())
-    assert len(checked) == 10
+    assert len(checked) == 11
 
 
 @pytest.fixture

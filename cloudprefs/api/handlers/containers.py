@@ -196,6 +196,17 @@ def create_or_merge_container(req, container):
 
 
 @policy_rule(rules.WRITE_CONTAINER)
+def replace_container(req, container):
+    precondition = conditional.write_precondition(req,
+                                                  allow_if_none_match=True)
+    value = _read_json(req, required=True)
+    _require_object(value)
+    body.check_depth(0, value, req.limits.max_depth)
+    return _no_content(req.storage.replace(req.owner_id, container, value,
+                                           precondition=precondition))
+
+
+@policy_rule(rules.WRITE_CONTAINER)
 def patch_container(req, container):
     precondition = conditional.write_precondition(req,
                                                   allow_if_none_match=False)

@@ -94,7 +94,7 @@ CORS_EXPOSE_HEADERS = ['ETag', 'Last-Modified', 'Link', 'X-Container-Count',
                        'X-Bytes-Used', 'X-Container-Quota', 'X-Bytes-Quota',
                        'X-Openstack-Request-Id',
                        'Retry-After', 'WWW-Authenticate', 'Accept-Patch']
-CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE']
+CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 
 CORS_DEFAULTS = {
