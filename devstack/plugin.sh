@@ -16,6 +16,10 @@ function cloudprefs_endpoint_url {
 
 function install_cloudprefs {
     setup_develop "$CLOUDPREFS_DIR"
+    # The client distribution: "openstack preference ..." on this host,
+    # and the tempest plugin (tempest installs it again in its own
+    # environment when TEMPEST_PLUGINS names $CLOUDPREFS_CLIENT_DIR).
+    setup_develop "$CLOUDPREFS_CLIENT_DIR"
 }
 
 function configure_cloudprefs {
@@ -73,6 +77,15 @@ function start_cloudprefs {
     fi
 }
 
+function configure_tempest_for_cloudprefs {
+    if is_service_enabled tempest; then
+        iniset "$TEMPEST_CONFIG" service_available cloudprefs True
+        iniset "$TEMPEST_CONFIG" preferences catalog_type \
+            "$CLOUDPREFS_SERVICE_TYPE"
+        iniset "$TEMPEST_CONFIG" preferences region "$REGION_NAME"
+    fi
+}
+
 function stop_cloudprefs {
     stop_process cloudprefs-api
 }
@@ -99,7 +112,8 @@ if is_service_enabled cloudprefs-api; then
         init_cloudprefs
         start_cloudprefs
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
-        : # no tempest plugin yet
+        echo_summary "Configuring tempest for Cloud Preferences"
+        configure_tempest_for_cloudprefs
     fi
 
     if [[ "$1" == "unstack" ]]; then

@@ -7,6 +7,8 @@
 # 2. a virtualenv in .venv gets the pinned dependencies and the package;
 #    another, .keystone-venv, gets the pinned Keystone the tests run
 #    (a test tool, kept apart from the service's own dependencies);
+#    and a third, .client-venv, gets the client distribution (client/)
+#    with python-openstackclient and tempest, and nothing of the server;
 # 3. pytest runs unit and functional tests. Tests start what they own
 #    (cloudprefs-api processes, Keystone under uwsgi, memcached, the
 #    MongoDB-protocol test server) themselves.
@@ -29,5 +31,12 @@ if [ ! -x .keystone-venv/bin/keystone-manage ]; then
     .keystone-venv/bin/pip install -q -c tools/keystone-constraints.txt \
         keystone uWSGI
 fi
+
+if [ ! -x .client-venv/bin/python ]; then
+    "$PYTHON" -m venv .client-venv
+    .client-venv/bin/pip install -q --upgrade pip
+fi
+.client-venv/bin/pip install -q -c tools/client-constraints.txt \
+    -e ./client python-openstackclient tempest pytest
 
 exec .venv/bin/python -m pytest tests "$@"

@@ -33,6 +33,8 @@ ENABLE_DEBUG_LOG_LEVEL=True
 CLOUDPREFS_DIR=$REPOSITORY
 CLOUDPREFS_CONF_DIR=$WORKDIR/etc/cloudprefs
 CLOUDPREFS_BIN_DIR=$WORKDIR/bin/
+# Tempest is enabled when the test gives TEMPEST_CONFIG.
+TEMPEST_CONFIG=${TEMPEST_CONFIG:-}
 mkdir -p "$DEST" "$DATA_DIR" "$CLOUDPREFS_BIN_DIR"
 
 record() {
@@ -60,7 +62,9 @@ PYTHON
 # Recorders of devstack's helpers.
 sudo() { record sudo "$@"; "$@"; }
 enable_service() { record enable_service "$@"; }
-is_service_enabled() { [[ "$1" == cloudprefs-api ]]; }
+is_service_enabled() {
+    [[ "$1" == cloudprefs-api || ( "$1" == tempest && -n "$TEMPEST_CONFIG" ) ]]
+}
 echo_summary() { record echo_summary "$@"; }
 die() { record die "$@"; exit 1; }
 setup_develop() { record setup_develop "$@"; }

@@ -48,8 +48,12 @@ def test_scripts_parse_and_pass_shellcheck(script):
 
 def test_phases_with_devstack_database(tmp_path):
     calls, conf, uwsgi = run_harness(tmp_path)
-    assert any(line.startswith('setup_develop ')
-               for line in phase_calls(calls, 'stack install'))
+    repository = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    assert phase_calls(calls, 'stack install')[-2:] == [
+        'setup_develop %s' % repository,
+        'setup_develop %s' % os.path.join(repository, 'client')]
+    assert not (tmp_path / 'tempest.conf').exists()
     post_config = phase_calls(calls, 'stack post-config')
     assert 'create_service_user cloudprefs' in post_config
     assert ('get_or_create_service cloudprefs preferences Cloud Preferences:'
@@ -83,6 +87,16 @@ def test_phases_with_devstack_database(tmp_path):
         default_config_files=[], command_line=False)
     service.check_auth_strategy(loaded)
     assert loaded.keystone_authtoken.username == 'cloudprefs'
+
+
+def test_test_config_phase_configures_tempest(tmp_path):
+    tempest_conf = tmp_path / 'tempest.conf'
+    run_harness(tmp_path, TEMPEST_CONFIG=str(tempest_conf))
+    tempest = configparser.RawConfigParser()
+    tempest.read(tempest_conf)
+    assert tempest.get('service_available', 'cloudprefs') == 'True'
+    assert tempest.get('preferences', 'catalog_type') == 'preferences'
+    assert tempest.get('preferences', 'region') == 'RegionOne'
 
 
 def test_phases_with_external_mongodb(tmp_path):

@@ -152,6 +152,18 @@ class KeystoneServer:
                    % (user['id'], self.role_id(role)))
         user['system'] = True
 
+    def register_service(self, service_type, url, name=None):
+        """Put a service in the catalog (public, internal and admin at
+        ``url`` in RegionOne); returns a function that takes it out."""
+        service = self._call('POST', '/services', json={'service': {
+            'type': service_type, 'name': name or service_type,
+            'enabled': True}})['service']
+        for interface in ('public', 'internal', 'admin'):
+            self._call('POST', '/endpoints', json={'endpoint': {
+                'service_id': service['id'], 'interface': interface,
+                'url': url, 'region_id': 'RegionOne', 'enabled': True}})
+        return lambda: self._call('DELETE', '/services/%s' % service['id'])
+
     def revoke(self, token):
         self._call('DELETE', '/auth/tokens',
                    headers={'X-Subject-Token': token})

@@ -1,0 +1,264 @@
+"""The Cloud Preferences API through a keystoneauth1 session.
+
+::
+
+    from keystoneauth1 import loading, session
+    from cloudprefsclient import client
+
+    prefs = client.Client(session=session.Session(auth=...))
+    etag = prefs.set_value('defaults', 'passwords/root', 'secret')
+    prefs.get('defaults')            # {'passwords': {'root': 'secret'}}
+
+The endpoint is found in the service catalog by service type
+``preferences`` (or given with ``endpoint_override``); keystoneauth reads
+the service's version document to find the v1 API under it, whether the
+catalog holds the service's root or ``.../v1``.
+"""
+
+import collections
+import json
+import re
+
+from keystoneauth1 import adapter
+from keystoneauth1 import discover
+from keystoneauth1 import exceptions as ksa_exceptions
+
+import cloudprefsclient
+from cloudprefsclient import exceptions
+from cloudprefsclient import paths
+
+SERVICE_TYPE = 'preferences'
+API_VERSION = '1'
+MERGE_PATCH_TYPE = 'application/merge-patch+json'
+# Requests whose repetition cannot change the outcome: keystoneauth may
+# send them again after a connection error or a 503. POST and PATCH are
+# never repeated behind the caller's back.
+IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'PUT', 'DELETE'])
+_VERSIONED_URL = re.compile(r'/v1(\.[0-9]+)?/?$')
+_NO_BODY = object()     # None is a JSON value (null) to send
+
+Usage = collections.namedtuple(
+    'Usage', ['containers', 'bytes', 'container_quota', 'bytes_quota'])
+Usage.__doc__ = ('A user\'s totals and limits; a quota is None when the '
+                 'service sets none.')
+
+Stat = collections.namedtuple('Stat', ['bytes', 'etag', 'last_modified'])
+Stat.__doc__ = 'What HEAD tells of a container or a value.'
+
+
+def _quoted_etag(etag):
+    """``If-Match`` wants the quoted form; accept either."""
+    if etag == '*' or etag.startswith('"') or etag.startswith('W/'):
+        return etag
+    return '"%s"' % etag
+
+
+class Client:
+    """Calls of the Cloud Preferences v1 API.
+
+    :param session: a keystoneauth1 Session (or an Adapter).
+    :param endpoint_override: the service's URL, instead of the catalog's.
+    :param interface: catalog interface (``public`` by default).
+    :param region_name: catalog region.
+    :param connect_retries: times an idempotent request is sent again
+        after a connection error (keystoneauth's own retry, with backoff).
+    :param status_code_retries: times an idempotent request is sent again
+        after ``503 Service Unavailable``.
+    :param global_request_id: sent as ``X-OpenStack-Request-ID`` so the
+        service logs this caller's request id beside its own.
+
+    Every call takes ``user_id=`` to act on another user's data (the
+    API's ``?user_id=``, allowed to administrators by policy). Writes take
+    ``if_match=`` (an ETag from an earlier answer, quoted or not, or
+    ``'*'``) and return the container's ETag after the write. Errors raise
+    :mod:`cloudprefsclient.exceptions`.
+    """
+
+    def __init__(self, session, endpoint_override=None, interface=None,
+                 region_name=None, service_type=SERVICE_TYPE,
+                 connect_retries=3, status_code_retries=2,
+                 global_request_id=None, **adapter_options):
+        self._connect_retries = connect_retries
+        self._status_code_retries = status_code_retries
+        self.last_request_id = None
+        self._adapter = adapter.Adapter(
+            session=session, service_type=service_type,
+            interface=interface, region_name=region_name,
+            endpoint_override=endpoint_override, version=API_VERSION,
+            client_name='python-cloudprefsclient',
+            client_version=cloudprefsclient.__version__,
+            global_request_id=global_request_id, **adapter_options)
+        self._endpoint = None
+
+    # The HTTP exchange ---------------------------------------------------
+
+    @property
+    def endpoint(self):
+        """The versioned API endpoint (``.../v1/``), found once.
+
+        From the catalog keystoneauth discovers it itself; an
+        ``endpoint_override`` that names the service's root is resolved
+        here from the version document it serves.
+        """
+        if self._endpoint is None:
+            found = self._adapter.get_endpoint()
+            if found and not _VERSIONED_URL.search(found):
+                found = discover.get_discovery(
+                    self._adapter.session, found).url_for(API_VERSION)
+            if not found:
+                raise ksa_exceptions.EndpointNotFound(
+                    'No v%s endpoint of service type %r'
+                    % (API_VERSION, self._adapter.service_type))
+            self._endpoint = found.rstrip('/') + '/'
+        return self._endpoint
+
+    def _request(self, method, relative_url, user_id=None, params=None,
+                 body=_NO_BODY, content_type='application/json',
+                 if_match=None, if_none_match=None):
+        query = dict(params or {})
+        if user_id is not None:
+            query['user_id'] = user_id
+        headers = {'Accept': 'application/json'}
+        data = None
+        if body is not _NO_BODY:
+            data = json.dumps(body, ensure_ascii=False,
+                              allow_nan=False).encode('utf-8')
+            headers['Content-Type'] = content_type
+        if if_match is not None:
+            headers['If-Match'] = _quoted_etag(if_match)
+        if if_none_match is not None:
+            headers['If-None-Match'] = if_none_match
+        retries = {'connect_retries': 0, 'status_code_retries': 0}
+        if method in IDEMPOTENT_METHODS:
+            retries = {'connect_retries': self._connect_retries,
+                       'status_code_retries': self._status_code_retries,
+                       'retriable_status_codes': [503]}
+        response = self._adapter.request(
+            self.endpoint + relative_url.lstrip('/'), method,
+            params=query, data=data, headers=headers, raise_exc=False,
+            **retries)
+        self.last_request_id = response.headers.get('X-Openstack-Request-Id')
+        if response.status_code >= 400:
+            raise exceptions.from_response(response)
+        return response
+
+    def _write(self, method, container, path, body, user_id, if_match,
+               content_type='application/json', if_none_match=None):
+        response = self._request(method, paths.url(container, path),
+                                 user_id=user_id, body=body,
+                                 content_type=content_type,
+                                 if_match=if_match,
+                                 if_none_match=if_none_match)
+        return response.headers.get('ETag')
+
+    # Reads ---------------------------------------------------------------
+
+    def list(self, prefix=None, marker=None, limit=None, page_size=None,
+             user_id=None):
+        """Yield the user's container names in code-point order, reading
+        page after page (of ``page_size``, the service's page by default)
+        until ``limit`` names or the end."""
+        remaining = limit
+        while remaining is None or remaining > 0:
+            params = {}
+            if prefix:
+                params['prefix'] = prefix
+            if marker is not None:
+                params['marker'] = marker
+            want = page_size
+            if remaining is not None:
+                want = min(remaining, page_size or remaining)
+            if want:
+                params['limit'] = want
+            response = self._request('GET', '', user_id=user_id,
+                                     params=params)
+            names = response.json()
+            for name in names:
+                yield name
+            if remaining is not None:
+                remaining -= len(names)
+            if not names or 'next' not in response.links:
+                return
+            marker = names[-1]
+
+    def get(self, container, path=None, user_id=None):
+        """The value of a container, or at a key path inside it."""
+        return self.get_with_etag(container, path, user_id)[0]
+
+    def get_with_etag(self, container, path=None, user_id=None):
+        """``(value, etag)``: the value and its container's ETag, for a
+        later conditional write."""
+        response = self._request('GET', paths.url(container, path),
+                                 user_id=user_id)
+        return response.json(), response.headers.get('ETag')
+
+    def stat(self, container, path=None, user_id=None):
+        """Size in bytes (compact JSON), ETag and Last-Modified of a
+        container or value, without reading it."""
+        response = self._request('HEAD', paths.url(container, path),
+                                 user_id=user_id)
+        length = response.headers.get('Content-Length')
+        return Stat(int(length) if length is not None else None,
+                    response.headers.get('ETag'),
+                    response.headers.get('Last-Modified'))
+
+    def usage(self, user_id=None):
+        """The user's container count and bytes, and the quotas."""
+        headers = self._request('HEAD', '', user_id=user_id,
+                                params={'limit': 1}).headers
+
+        def number(name):
+            value = headers.get(name)
+            return int(value) if value is not None else None
+
+        return Usage(number('X-Container-Count'), number('X-Bytes-Used'),
+                     number('X-Container-Quota'), number('X-Bytes-Quota'))
+
+    # Writes --------------------------------------------------------------
+
+    def create(self, container, user_id=None, if_not_exists=False):
+        """Make sure the container exists (an empty one if new); with
+        ``if_not_exists``, fail with PreconditionFailed if it does."""
+        return self._write('POST', container, None, _NO_BODY, user_id,
+                           None,
+                           if_none_match='*' if if_not_exists else None)
+
+    def merge(self, container, obj, user_id=None, if_match=None):
+        """Create the container if needed and replace ``obj``'s top-level
+        keys in it."""
+        return self._write('POST', container, None, obj, user_id, if_match)
+
+    def replace(self, container, obj, user_id=None, if_match=None,
+                if_not_exists=False):
+        """Make the container exactly ``obj`` (an object)."""
+        return self._write('PUT', container, None, obj, user_id, if_match,
+                           if_none_match='*' if if_not_exists else None)
+
+    def set_value(self, container, path, value, user_id=None,
+                  if_match=None):
+        """Set ``value`` (any JSON) at the key path, creating the
+        container and missing objects on the way."""
+        if not paths.split(path):
+            raise ValueError('set_value needs a key path; use replace() '
+                             'for a whole container.')
+        return self._write('POST', container, path, value, user_id,
+                           if_match)
+
+    def merge_patch(self, container, patch, path=None, user_id=None,
+                    if_match=None):
+        """Apply an RFC 7396 merge patch (``None`` deletes a key) to the
+        container or to the value at ``path``."""
+        return self._write('PATCH', container, path, patch, user_id,
+                           if_match, content_type=MERGE_PATCH_TYPE)
+
+    def delete(self, container, path=None, user_id=None, if_match=None):
+        """Delete a container, or the key at ``path`` in it. Deleting
+        what does not exist is not an error. Returns the container's
+        ETag after deleting a key (None after deleting a container)."""
+        return self._write('DELETE', container, path, _NO_BODY, user_id,
+                           if_match)
+
+    def delete_all(self, user_id=None):
+        """Delete every container of the user (an administrator's purge
+        with ``user_id``)."""
+        self._request('DELETE', '', user_id=user_id)

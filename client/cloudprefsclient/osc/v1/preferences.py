@@ -1,0 +1,252 @@
+"""The ``openstack preference`` commands.
+
+PATH arguments are key paths written ``a/b/c``: ``/`` separates keys and
+each key is percent-decoded, so a key containing a slash is ``%2F``.
+"""
+
+import argparse
+import json
+
+from cliff import columns
+from osc_lib.command import command
+from osc_lib import exceptions as osc_exceptions
+
+
+class JSONColumn(columns.FormattableColumn):
+    """A JSON value: compact JSON text in a table, the value itself in
+    ``-f json`` and ``-f yaml``."""
+
+    def human_readable(self):
+        return json.dumps(self._value, ensure_ascii=False,
+                          separators=(',', ':'))
+
+    def machine_readable(self):
+        return self._value
+
+
+def _parse_json(text, what):
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise osc_exceptions.CommandError('%s is not valid JSON: %s'
+                                          % (what, error))
+
+
+def _add_user_option(parser):
+    parser.add_argument(
+        '--user', metavar='<user-id>', dest='user_id',
+        help='Act on the data of this user (administrators only; the '
+             'API\'s ?user_id=)')
+
+
+def _add_target_arguments(parser):
+    parser.add_argument('container', metavar='<container>',
+                        help='Container name')
+    parser.add_argument('path', metavar='<path>', nargs='?',
+                        help='Key path inside the container, a/b/c (a "/" '
+                             'inside a key is written %%2F)')
+
+
+def _client(command_instance):
+    return command_instance.app.client_manager.preference
+
+
+class ListPreference(command.Lister):
+    """List your containers"""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--prefix', metavar='<prefix>',
+                            help='Only containers whose name starts with '
+                                 'this')
+        parser.add_argument('--marker', metavar='<container>',
+                            help='Only containers after this name')
+        parser.add_argument('--limit', metavar='<num>', type=int,
+                            help='At most this many containers')
+        parser.add_argument('--long', action='store_true', default=False,
+                            help='Also show each container\'s size and '
+                                 'revision (one more request each)')
+        _add_user_option(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        prefs = _client(self)
+        names = list(prefs.list(prefix=parsed_args.prefix,
+                                marker=parsed_args.marker,
+                                limit=parsed_args.limit,
+                                user_id=parsed_args.user_id))
+        if not parsed_args.long:
+            return ('Name',), [(name,) for name in names]
+        rows = []
+        for name in names:
+            stat = prefs.stat(name, user_id=parsed_args.user_id)
+            rows.append((name, stat.bytes, (stat.etag or '').strip('"')))
+        return ('Name', 'Bytes', 'Revision'), rows
+
+
+class ShowPreference(command.ShowOne):
+    """Show a container, or the value at a key path in it
+
+    With -f json the stored JSON is printed as it is; a table shows an
+    object's keys and their values.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _add_target_arguments(parser)
+        _add_user_option(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        self._value = _client(self).get(parsed_args.container,
+                                        parsed_args.path,
+                                        user_id=parsed_args.user_id)
+        if isinstance(self._value, dict):
+            keys = sorted(self._value)
+            return keys, [JSONColumn(self._value[key]) for key in keys]
+        return ('Value',), (JSONColumn(self._value),)
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter == 'json' and not parsed_args.columns:
+            # The value itself, whatever JSON it is, not {column: value}.
+            json.dump(self._value, self.app.stdout, ensure_ascii=False,
+                      indent=None if parsed_args.noindent else 2)
+            self.app.stdout.write('\n')
+            return 0
+        return super().produce_output(parsed_args, column_names, data)
+
+
+class SetPreference(command.Command):
+    """Set a value, merge into a container or replace it.
+
+    With PATH: --value/--file sets the value at the key path (creating the
+    container and missing objects); --merge applies it as an RFC 7396
+    merge patch instead. Without PATH: the object given replaces the
+    container, or with --merge its top-level keys are set. Each --property
+    KEY=VALUE sets one key (VALUE is JSON when it parses, else a string).
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _add_target_arguments(parser)
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument('--value', metavar='<json>',
+                            help='The value, as JSON text')
+        source.add_argument('--file', metavar='<file>',
+                            type=argparse.FileType('r', encoding='utf-8'),
+                            help='Read the JSON value from this file '
+                                 '("-": standard input)')
+        source.add_argument('--property', metavar='<key=value>',
+                            action='append', dest='properties',
+                            help='Set this key (repeat for more)')
+        parser.add_argument('--merge', action='store_true', default=False,
+                            help='Merge into what is there instead of '
+                                 'replacing it')
+        parser.add_argument('--if-match', metavar='<etag>',
+                            help='Write only if the container is still at '
+                                 'this revision')
+        _add_user_option(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        prefs = _client(self)
+        target = dict(user_id=parsed_args.user_id,
+                      if_match=parsed_args.if_match)
+        container, path = parsed_args.container, parsed_args.path
+        if parsed_args.properties:
+            values = {}
+            for item in parsed_args.properties:
+                key, sep, text = item.partition('=')
+                if not sep or not key:
+                    raise osc_exceptions.CommandError(
+                        '--property wants KEY=VALUE, not %r' % item)
+                try:
+                    values[key] = json.loads(text)
+                except ValueError:
+                    values[key] = text
+            if path is None:
+                # One write: the seed's merge sets exactly these keys.
+                prefs.merge(container, values, **target)
+                return
+            # One write per key, each conditional on the one before when
+            # --if-match is given, so a concurrent writer is noticed.
+            etag = parsed_args.if_match
+            for key, value in values.items():
+                etag = prefs.set_value(
+                    container, path.rstrip('/') + '/' + key.replace(
+                        '%', '%25').replace('/', '%2F'), value,
+                    user_id=parsed_args.user_id,
+                    if_match=etag if parsed_args.if_match else None)
+            return
+        if parsed_args.file is not None:
+            with parsed_args.file:
+                value = _parse_json(parsed_args.file.read(), 'The file')
+        else:
+            value = _parse_json(parsed_args.value, '--value')
+        if path is not None:
+            if parsed_args.merge:
+                prefs.merge_patch(container, value, path=path, **target)
+            else:
+                prefs.set_value(container, path, value, **target)
+            return
+        if not isinstance(value, dict):
+            raise osc_exceptions.CommandError(
+                'A container is a JSON object; give PATH to set another '
+                'value.')
+        if parsed_args.merge:
+            prefs.merge(container, value, **target)
+        else:
+            prefs.replace(container, value, **target)
+
+
+class DeletePreference(command.Command):
+    """Delete a container, or the key at a key path in it"""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _add_target_arguments(parser)
+        parser.add_argument('--if-match', metavar='<etag>',
+                            help='Delete only if the container is still at '
+                                 'this revision')
+        _add_user_option(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        _client(self).delete(parsed_args.container, parsed_args.path,
+                             user_id=parsed_args.user_id,
+                             if_match=parsed_args.if_match)
+
+
+class PurgePreference(command.Command):
+    """Delete all the containers of a user (yours without --user)"""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _add_user_option(parser)
+        parser.add_argument('--yes-i-really-mean-it', action='store_true',
+                            dest='confirmed', default=False,
+                            help='Confirm that every container goes')
+        return parser
+
+    def take_action(self, parsed_args):
+        if not parsed_args.confirmed:
+            raise osc_exceptions.CommandError(
+                'This deletes every container of %s; repeat with '
+                '--yes-i-really-mean-it to do it.'
+                % (parsed_args.user_id or 'your user'))
+        _client(self).delete_all(user_id=parsed_args.user_id)
+
+
+class ShowPreferenceUsage(command.ShowOne):
+    """Show how many containers and bytes a user has, and the quotas"""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _add_user_option(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        usage = _client(self).usage(user_id=parsed_args.user_id)
+        return (('Containers', 'Bytes', 'Container Quota', 'Bytes Quota'),
+                (usage.containers, usage.bytes, usage.container_quota,
+                 usage.bytes_quota))

@@ -1,0 +1,165 @@
+"""Every call of the library against a real deployment behind Keystone
+(see conftest.py for what it needs)."""
+
+import os
+
+import pytest
+from keystoneauth1 import exceptions as ksa_exceptions
+
+from cloudprefsclient import client
+from cloudprefsclient import exceptions
+
+
+def test_seed_examples(prefs):
+    etag = prefs.create('defaults')
+    assert etag.startswith('"')
+    prefs.merge('defaults', {'build_config': ['monitoring', 'backup']})
+    prefs.set_value('defaults', 'passwords/root', 'secretpassword')
+    assert list(prefs.list()) == ['defaults']
+    assert prefs.get('defaults') == {
+        'build_config': ['monitoring', 'backup'],
+        'passwords': {'root': 'secretpassword'}}
+    assert prefs.get('defaults', 'passwords/root') == 'secretpassword'
+    prefs.delete('defaults', 'passwords/root')
+    assert prefs.get('defaults', ['passwords']) == {}
+    prefs.delete('defaults')
+    with pytest.raises(exceptions.NotFound) as raised:
+        prefs.get('defaults')
+    assert raised.value.code == 'cloudprefs.not_found'
+    assert raised.value.request_id.startswith('req-')
+    assert prefs.last_request_id == raised.value.request_id
+
+
+def test_endpoint_from_the_catalog_or_given(member_session, endpoint):
+    found = client.Client(session=member_session).endpoint
+    assert found == endpoint + '/v1/'
+    for override in (endpoint, endpoint + '/', endpoint + '/v1'):
+        prefs = client.Client(session=member_session,
+                              endpoint_override=override)
+        assert prefs.endpoint == endpoint + '/v1/'
+        list(prefs.list())
+    missing = client.Client(session=member_session,
+                            service_type='no-such-service')
+    with pytest.raises(ksa_exceptions.EndpointNotFound):
+        missing.get('c')
+
+
+def test_list_reads_every_page(prefs):
+    names = ['c%02d' % number for number in range(7)] + ['other']
+    for name in reversed(names):
+        prefs.create(name)
+    assert list(prefs.list(page_size=2)) == names
+    assert list(prefs.list(prefix='c', page_size=3)) == names[:7]
+    assert list(prefs.list(limit=3, page_size=2)) == names[:3]
+    assert list(prefs.list(marker='c05')) == names[6:]
+    assert list(prefs.list(prefix='nothing')) == []
+
+
+def test_replace_merge_and_merge_patch(prefs):
+    prefs.replace('c', {'a': {'x': 1}, 'b': 1})
+    prefs.merge('c', {'a': {'y': 2}})
+    assert prefs.get('c') == {'a': {'y': 2}, 'b': 1}
+    prefs.merge_patch('c', {'a': {'z': 3}, 'b': None})
+    assert prefs.get('c') == {'a': {'y': 2, 'z': 3}}
+    prefs.merge_patch('c', {'z': None, 'n': [1]}, path='a')
+    assert prefs.get('c', 'a') == {'y': 2, 'n': [1]}
+    prefs.replace('c', {'only': None})
+    assert prefs.get('c') == {'only': None}
+
+
+@pytest.mark.parametrize('value', [None, False, 0, '', {}, [], 1.5,
+                                   -9223372036854775808, 'é🦄'])
+def test_any_json_value(prefs, value):
+    prefs.set_value('c', ['k'], value)
+    assert prefs.get('c', 'k') == value
+
+
+def test_keys_with_slashes_and_percent(prefs):
+    prefs.set_value('a/b', ['x/y', '100%'], True)
+    assert prefs.get('a/b') == {'x/y': {'100%': True}}
+    assert prefs.get('a/b', 'x%2Fy/100%25') is True
+    assert list(prefs.list()) == ['a/b']
+
+
+def test_stat_and_usage(prefs):
+    etag = prefs.replace('c', {'a': 1})
+    stat = prefs.stat('c')
+    assert stat.bytes == len('{"a":1}')
+    assert stat.etag == etag
+    assert stat.last_modified
+    usage = prefs.usage()
+    assert usage.containers == 1
+    assert usage.bytes == len('{"a":1}')
+    assert usage.container_quota == int(
+        os.environ['CLOUDPREFS_TEST_CONTAINER_QUOTA'])
+    assert usage.bytes_quota > 0
+
+
+def test_conditional_writes(prefs):
+    first = prefs.merge('c', {'n': 1})
+    _, etag = prefs.get_with_etag('c')
+    assert etag == first
+    second = prefs.set_value('c', 'n', 2, if_match=etag.strip('"'))
+    assert second != first
+    for write in (lambda: prefs.set_value('c', 'n', 3, if_match=first),
+                  lambda: prefs.merge_patch('c', {'n': 3}, if_match=first),
+                  lambda: prefs.replace('c', {}, if_match=first),
+                  lambda: prefs.delete('c', 'n', if_match=first),
+                  lambda: prefs.delete('c', if_match=first),
+                  lambda: prefs.create('c', if_not_exists=True),
+                  lambda: prefs.set_value('new', 'n', 1, if_match='*')):
+        with pytest.raises(exceptions.PreconditionFailed) as raised:
+            write()
+        assert raised.value.code == 'cloudprefs.precondition_failed'
+    assert prefs.get_with_etag('c') == ({'n': 2}, second)
+    # Deleting what is not there changes nothing: the ETag stays.
+    assert prefs.delete('c', 'missing', if_match=second) == second
+
+
+def test_typed_errors(prefs):
+    prefs.merge('c', {'list': [1]})
+    with pytest.raises(exceptions.Conflict) as conflict:
+        prefs.set_value('c', 'list/0', 1)
+    assert conflict.value.code == 'cloudprefs.path_conflict'
+    with pytest.raises(exceptions.BadRequest) as bad:
+        prefs.get('c', ['nul\x00'])
+    assert bad.value.code == 'cloudprefs.invalid_path'
+    size = int(os.environ['CLOUDPREFS_TEST_MAX_CONTAINER_SIZE'])
+    with pytest.raises(exceptions.RequestTooLarge) as large:
+        prefs.set_value('c', 'big', 'x' * size)
+    assert large.value.status == 413
+    assert prefs.get('c') == {'list': [1]}
+    with pytest.raises(ValueError):
+        prefs.replace('c', {'nan': float('nan')})
+
+
+def test_container_quota(prefs):
+    quota = int(os.environ['CLOUDPREFS_TEST_CONTAINER_QUOTA'])
+    for number in range(quota):
+        prefs.create('q%03d' % number)
+    with pytest.raises(exceptions.QuotaExceeded) as raised:
+        prefs.create('one-too-many')
+    assert isinstance(raised.value, exceptions.Forbidden)
+    assert raised.value.code == 'cloudprefs.quota_exceeded'
+    assert prefs.usage().containers == quota
+
+
+def test_users_are_isolated_and_admins_act_for_them(prefs, alt_prefs,
+                                                    admin_prefs,
+                                                    member_session):
+    prefs.merge('c', {'owner': 'member'})
+    assert list(alt_prefs.list()) == []
+    with pytest.raises(exceptions.NotFound):
+        alt_prefs.get('c')
+    member_id = member_session.get_user_id()
+    with pytest.raises(exceptions.Forbidden) as refused:
+        alt_prefs.get('c', user_id=member_id)
+    assert refused.value.code == 'cloudprefs.forbidden'
+    with pytest.raises(exceptions.Forbidden):
+        alt_prefs.delete_all(user_id=member_id)
+    assert admin_prefs.get('c', user_id=member_id) == {'owner': 'member'}
+    admin_prefs.set_value('c', 'by', 'admin', user_id=member_id)
+    assert list(admin_prefs.list(user_id=member_id)) == ['c']
+    assert admin_prefs.usage(user_id=member_id).containers == 1
+    admin_prefs.delete_all(user_id=member_id)
+    assert list(prefs.list()) == []

@@ -1,0 +1,143 @@
+"""What the client sends and when it sends again, seen by a real HTTP
+server in the test (no deployment needed)."""
+
+import http.server
+import json
+import threading
+
+import pytest
+from keystoneauth1 import session as ksa_session
+
+import cloudprefsclient
+from cloudprefsclient import client
+from cloudprefsclient import exceptions
+
+VERSIONS = {'versions': [{'id': 'v1.0', 'status': 'CURRENT',
+                          'links': [{'rel': 'self', 'href': None}]}]}
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers the version document at /, and at /v1... what the test
+    queued (status, headers, body), recording every request."""
+
+    protocol_version = 'HTTP/1.1'
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        length = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(length) if length else b''
+        server = self.server
+        server.requests.append((self.command, self.path,
+                                dict(self.headers), body))
+        if self.path in ('/', ''):
+            document = json.loads(json.dumps(VERSIONS))
+            document['versions'][0]['links'][0]['href'] = (
+                'http://127.0.0.1:%d/v1/' % server.server_port)
+            status, headers, payload = 200, {}, json.dumps(document)
+        else:
+            status, headers, payload = server.answers.pop(0)
+        data = payload.encode() if isinstance(payload, str) else payload
+        self.send_response(status)
+        headers.setdefault('Content-Type', 'application/json')
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+
+@pytest.fixture
+def recorder():
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Recorder)
+    server.requests, server.answers = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def make_client(recorder, **options):
+    return client.Client(
+        session=ksa_session.Session(),
+        endpoint_override='http://127.0.0.1:%d' % recorder.server_port,
+        connect_retries=0, **options)
+
+
+def api_requests(recorder):
+    return [request for request in recorder.requests if request[1] != '/']
+
+
+def test_version_discovery_user_agent_and_request_id(recorder):
+    recorder.answers.append((200, {'X-Openstack-Request-Id': 'req-1'},
+                             '["a"]'))
+    prefs = make_client(recorder,
+                        global_request_id='req-0123abcd-0123-4567-89ab-'
+                                          '0123456789ab')
+    assert list(prefs.list()) == ['a']
+    assert prefs.endpoint.endswith('/v1/')
+    method, path, headers, _ = api_requests(recorder)[0]
+    assert (method, path) == ('GET', '/v1/')
+    assert headers['User-Agent'].startswith(
+        'python-cloudprefsclient/%s' % cloudprefsclient.__version__)
+    assert headers['X-OpenStack-Request-ID'].startswith('req-0123abcd')
+    assert prefs.last_request_id == 'req-1'
+
+
+def test_idempotent_requests_are_retried_after_503(recorder):
+    busy = (503, {'Retry-After': '0'}, json.dumps({'errors': [{
+        'status': 503, 'code': 'cloudprefs.backend_unavailable',
+        'title': 'Service Unavailable', 'detail': 'later',
+        'request_id': 'req-busy'}]}))
+    recorder.answers.extend([busy, (200, {'ETag': '"7"'}, '{"a": 1}')])
+    prefs = make_client(recorder)
+    assert prefs.get_with_etag('c') == ({'a': 1}, '"7"')
+    assert [r[0] for r in api_requests(recorder)] == ['GET', 'GET']
+
+
+def test_post_and_patch_are_never_sent_twice(recorder):
+    busy = (503, {}, json.dumps({'errors': [{
+        'status': 503, 'code': 'cloudprefs.backend_unavailable',
+        'title': 'Service Unavailable', 'detail': 'later',
+        'request_id': 'req-busy'}]}))
+    recorder.answers.extend([busy, busy])
+    prefs = make_client(recorder)
+    with pytest.raises(exceptions.ServiceUnavailable) as raised:
+        prefs.merge('c', {'a': 1})
+    assert raised.value.request_id == 'req-busy'
+    assert raised.value.code == 'cloudprefs.backend_unavailable'
+    with pytest.raises(exceptions.ServiceUnavailable):
+        prefs.merge_patch('c', {'a': None})
+    assert [r[0] for r in api_requests(recorder)] == ['POST', 'PATCH']
+
+
+def test_bodies_headers_and_paths_on_the_wire(recorder):
+    recorder.answers.extend([(204, {'ETag': '"2"'}, '')] * 3)
+    prefs = make_client(recorder)
+    assert prefs.set_value('c', 'a%2Fb/é', [1], if_match='1') == '"2"'
+    prefs.merge_patch('c', {'x': None}, path=['k'], if_match='"1"')
+    prefs.replace('c', {}, if_not_exists=True, user_id='u 1')
+    first, second, third = api_requests(recorder)
+    assert first[:2] == ('POST', '/v1/c/a%2Fb/%C3%A9')
+    assert first[2]['If-Match'] == '"1"' and first[3] == b'[1]'
+    assert second[:2] == ('PATCH', '/v1/c/k')
+    assert second[2]['Content-Type'] == 'application/merge-patch+json'
+    assert second[2]['If-Match'] == '"1"'
+    assert third[:2] == ('PUT', '/v1/c?user_id=u+1')
+    assert third[2]['If-None-Match'] == '*'
+
+
+def test_an_error_that_is_not_the_services_format(recorder):
+    recorder.answers.append((502, {'Content-Type': 'text/html'},
+                             '<h1>Bad gateway</h1>'))
+    prefs = make_client(recorder)
+    with pytest.raises(exceptions.ClientError) as raised:
+        prefs.merge('c', {})
+    assert raised.value.status == 502
+    assert raised.value.code is None
+    assert 'Bad gateway' in str(raised.value)
