@@ -96,7 +96,17 @@ def _create_private_file(path):
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        # O_EXCL: never open (and close) an existing database file. POSIX
+        # drops every lock a process holds on a file when it closes any
+        # descriptor of it, so closing one under this process's open
+        # SQLite connections released their locks; another process then
+        # took itself for the last user, checkpointed and deleted the
+        # WAL file, and this process's later commits went to a deleted
+        # file (lost, and "disk I/O error" for other readers).
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY,
+                         0o600))
+    except FileExistsError:
+        pass
     except OSError as error:
         # Opening the database will fail: BackendUnavailable on use.
         LOG.error('Cannot create the database file %s: %s', path, error)
