@@ -43,6 +43,29 @@ function configure_cloudprefs {
         "$SERVICE_HOST:11211"
     iniset "$CLOUDPREFS_CONF" keystone_authtoken service_token_roles_required True
 
+    # Notifications of writes, and Keystone's for the listener, on
+    # devstack's RabbitMQ; durable queues on both sides so that no
+    # user deletion is lost while the listener or the broker restarts.
+    if is_service_enabled rabbit; then
+        iniset_rpc_backend cloudprefs "$CLOUDPREFS_CONF" \
+            oslo_messaging_notifications
+        iniset "$CLOUDPREFS_CONF" oslo_messaging_notifications driver \
+            messagingv2
+        iniset "$CLOUDPREFS_CONF" oslo_messaging_rabbit amqp_durable_queues \
+            True
+        configure_keystone_notifications_for_cloudprefs
+    fi
+    # purge_deleted_users reads users with a system-scoped token of the
+    # service user (Keystone's default policy: the system reader role).
+    iniset "$CLOUDPREFS_CONF" service_credentials auth_type password
+    iniset "$CLOUDPREFS_CONF" service_credentials auth_url \
+        "$KEYSTONE_SERVICE_URI"
+    iniset "$CLOUDPREFS_CONF" service_credentials username cloudprefs
+    iniset "$CLOUDPREFS_CONF" service_credentials password \
+        "$SERVICE_PASSWORD"
+    iniset "$CLOUDPREFS_CONF" service_credentials user_domain_name Default
+    iniset "$CLOUDPREFS_CONF" service_credentials system_scope all
+
     # uwsgi serves the WSGI application; it reads the configuration file
     # named by CLOUDPREFS_CONFIG_FILE.
     write_uwsgi_config "$CLOUDPREFS_UWSGI_CONF" "$CLOUDPREFS_UWSGI_APP" \
@@ -51,8 +74,15 @@ function configure_cloudprefs {
         "CLOUDPREFS_CONFIG_FILE=$CLOUDPREFS_CONF"
 }
 
+function configure_keystone_notifications_for_cloudprefs {
+    iniset "$KEYSTONE_CONF" oslo_messaging_notifications driver messagingv2
+    iniset_rpc_backend keystone "$KEYSTONE_CONF" oslo_messaging_notifications
+    iniset "$KEYSTONE_CONF" oslo_messaging_rabbit amqp_durable_queues True
+}
+
 function create_cloudprefs_accounts {
     create_service_user cloudprefs
+    get_or_add_user_system_role reader cloudprefs all
     local service
     service=$(get_or_create_service cloudprefs "$CLOUDPREFS_SERVICE_TYPE" \
         "Cloud Preferences: per-user JSON storage")
@@ -86,7 +116,18 @@ function configure_tempest_for_cloudprefs {
     fi
 }
 
+function start_cloudprefs_keystone_listener {
+    if is_service_enabled cloudprefs-keystone-listener; then
+        # Keystone reads the notification settings written above only
+        # when it starts again.
+        restart_service devstack@keystone
+        run_process cloudprefs-keystone-listener \
+            "${CLOUDPREFS_BIN_DIR}cloudprefs-keystone-listener --config-file $CLOUDPREFS_CONF"
+    fi
+}
+
 function stop_cloudprefs {
+    stop_process cloudprefs-keystone-listener
     stop_process cloudprefs-api
 }
 
@@ -111,6 +152,7 @@ if is_service_enabled cloudprefs-api; then
         echo_summary "Initializing and starting Cloud Preferences"
         init_cloudprefs
         start_cloudprefs
+        start_cloudprefs_keystone_listener
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
         echo_summary "Configuring tempest for Cloud Preferences"
         configure_tempest_for_cloudprefs

@@ -48,14 +48,25 @@ def sql_database(request):
 
 
 @pytest.fixture(scope='session')
-def keystone(tmp_path_factory):
+def rabbitmq_vhost():
+    """A virtual host of this session's own on the machine's RabbitMQ."""
+    from tests.support import rabbitmq
+    vhost = rabbitmq.VirtualHost().create()
+    yield vhost
+    vhost.delete()
+
+
+@pytest.fixture(scope='session')
+def keystone(tmp_path_factory, rabbitmq_vhost):
     """A real Keystone for the whole session, with a service user for
-    auth_token, two members of one project, that project's admin (carol)
-    and a system administrator (dave, with system-scoped tokens)."""
+    auth_token (allowed to read users, for purge_deleted_users), two
+    members of one project, that project's admin (carol) and a system
+    administrator (dave, with system-scoped tokens). It sends its
+    notifications to the session's RabbitMQ vhost."""
     from tests.support import keystone as keystone_support
     server = keystone_support.KeystoneServer(
         str(tmp_path_factory.mktemp('keystone')))
-    server.start()
+    server.start(notifications_url=rabbitmq_vhost.url())
     try:
         server.users = {
             'service': server.create_user('cloudprefs', 'service',
@@ -67,6 +78,8 @@ def keystone(tmp_path_factory):
             'dave': server.create_user('dave', 'demo', 'member'),
         }
         server.grant_system_role(server.users['dave'], 'admin')
+        server.grant_system_role(server.users['service'], 'reader',
+                                 system_tokens=False)
         yield server
     finally:
         server.stop()

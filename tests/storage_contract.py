@@ -114,9 +114,53 @@ class StorageContract:
         driver.merge(USER, 'c', {'a': 1})
         driver.merge(USER, 'd', {})
         driver.merge(OTHER, 'c', {'b': 1})
-        driver.delete_user(USER)
+        assert driver.delete_user(USER) == 2
         assert driver.list_containers(USER) == []
         assert driver.list_containers(OTHER) == ['c']
+        assert driver.usage(USER) == (0, 0)
+        assert driver.delete_user(USER) == 0
+
+    def test_list_users(self, driver):
+        assert driver.list_users() == []
+        for user in (OTHER, USER, 'é', 'z'):
+            driver.merge(user, 'c', {})
+        driver.merge(USER, 'd', {})
+        assert driver.list_users() == sorted([OTHER, USER, 'é', 'z'])
+        driver.delete_user('é')
+        assert driver.list_users() == sorted([OTHER, USER, 'z'])
+
+    # Change listeners --------------------------------------------------------
+
+    def test_every_durable_change_is_announced_once(self, driver):
+        seen = []
+        driver.add_change_listener(seen.append)
+        created = driver.merge(USER, 'c', {'a': 1})
+        updated = driver.set_value(USER, 'c', ['b'], [1])
+        driver.merge(USER, 'c', {'a': 1})             # changes nothing
+        driver.delete_value(USER, 'c', ['missing'])   # changes nothing
+        driver.delete_container(USER, 'missing')      # changes nothing
+        driver.delete_container(USER, 'c')
+        driver.merge(USER, 'd', {})
+        driver.merge(USER, 'e', {})
+        driver.delete_user(USER)
+        driver.delete_user(USER)                      # nothing left
+        assert [tuple(change) for change in seen] == [
+            ('create', USER, 'c', created, len('{"a":1}'), 1),
+            ('update', USER, 'c', updated, len('{"a":1,"b":[1]}'), 1),
+            ('delete', USER, 'c', None, 0, 1),
+            ('create', USER, 'd', seen[3].revision, 2, 1),
+            ('create', USER, 'e', seen[4].revision, 2, 1),
+            ('purge', USER, None, None, 0, 2)]
+
+    def test_a_failing_listener_never_fails_the_write(self, driver):
+        def broken(change):
+            raise RuntimeError('listener bug')
+        seen = []
+        driver.add_change_listener(broken)
+        driver.add_change_listener(seen.append)
+        driver.merge(USER, 'c', {'a': 1})
+        assert same(driver.get_container(USER, 'c').value, {'a': 1})
+        assert [change.action for change in seen] == ['create']
 
     # Key paths ---------------------------------------------------------------
 
@@ -456,8 +500,9 @@ class StorageContract:
         'delete_if_revision': lambda d: d.delete_container(
             USER, 'c', Precondition(exists=True)) is None and
         d.list_containers(USER) == [],
-        'delete_all': lambda d: d.delete_user(USER) is None and
+        'delete_all': lambda d: d.delete_user(USER) == 1 and
         d.list_containers(USER) == [],
+        'list_user_ids': lambda d: d.list_users() == [USER],
         'list_names': lambda d: d.list_containers(USER) == ['c'],
         'count_usage': lambda d: tuple(d.usage(USER)) == (1, 7),
         'list_stored': lambda d: [(user, name, read.text) for

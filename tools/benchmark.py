@@ -29,6 +29,13 @@ to 4 MiB for the purpose (the default is 1 MiB), seeds a container of
 GET of one path inside it, a HEAD of it, a conditional GET answered 304,
 and a GET of the whole container.
 
+--notifications also runs every workload against a second server that
+sends notifications ([oslo_messaging_notifications] driver = messagingv2)
+to a vhost of its own on the machine's RabbitMQ, interleaved with the
+plain server round by round, and prints the ratio notifying / plain.
+(Nothing consumes the messages: RabbitMQ drops them, so the figure is
+the publishing cost on the service's side.)
+
 --scaling seeds 1 thousand, 100 thousand and 1 million containers directly
 through the SQL tables (in bulk) and measures GET and POST latency at each
 size, and GET /v1 (one page of 100) for one user with 10 thousand
@@ -333,14 +340,14 @@ def median_row(rounds):
 
 def print_table(title, medians, ceiling_rps):
     print('\n' + title)
-    print('%-11s %9s %8s %8s %7s %9s %8s %7s %7s' % (
+    print('%-18s %9s %8s %8s %7s %9s %8s %7s %7s' % (
         'workload', 'req/s', 'p50 ms', 'p99 ms', 'non2xx', 'cpu us/rq',
         'rss MB', 'db conn', 'ratio'))
     for name, row in medians.items():
         ratio = row['requests_per_second'] / ceiling_rps if ceiling_rps \
             else float('nan')
         opened = row.get('db_connections_opened')
-        print('%-11s %9.0f %8.2f %8.2f %7d %9.0f %8.1f %7s %7.2f' % (
+        print('%-18s %9.0f %8.2f %8.2f %7d %9.0f %8.1f %7s %7.2f' % (
             name, row['requests_per_second'], row['p50_ms'], row['p99_ms'],
             row['non_2xx'], row.get('server_cpu_us_per_request') or 0,
             row.get('peak_rss_mb') or 0,
@@ -379,6 +386,7 @@ def main(argv=None):
                         help='run with this option changed (the tables are '
                              'then labelled tuned)')
     parser.add_argument('--large', action='store_true')
+    parser.add_argument('--notifications', action='store_true')
     parser.add_argument('--scaling', action='store_true')
     parser.add_argument('--soak', type=int, default=0, metavar='SECONDS')
     parser.add_argument('--output')
@@ -424,6 +432,11 @@ def main(argv=None):
         # per token reaches Keystone, later ones are served from memcached.
         seed(api, headers_list)
         api_target = Measured(api.process.pid)
+        notifying = None
+        if args.notifications:
+            notifying = start_notifying_api(workdir, connection, args.auth,
+                                            keystone_sections, options,
+                                            cleanups)
 
         trivial_port = network.free_port()
         trivial = subprocess.Popen([sys.executable, __file__,
@@ -437,7 +450,10 @@ def main(argv=None):
 
         workloads = [name for name in args.workloads.split(',') if name]
         for connections in connection_counts:
-            rounds = {name: [] for name in ['ceiling'] + workloads}
+            names = ['ceiling'] + workloads
+            if notifying is not None:
+                names += [name + NOTIFYING for name in workloads]
+            rounds = {name: [] for name in names}
             for number in range(args.rounds):
                 print('%d connections, round %d/%d' % (
                     connections, number + 1, args.rounds), file=sys.stderr)
@@ -448,6 +464,11 @@ def main(argv=None):
                     rounds[name].append(measure(
                         api_target, api.base_url, name + '.lua', connections,
                         args.duration, env, counter))
+                    if notifying is not None:
+                        rounds[name + NOTIFYING].append(measure(
+                            notifying[1], notifying[0].base_url,
+                            name + '.lua', connections, args.duration, env,
+                            counter))
             medians = {name: median_row(rows)
                        for name, rows in rounds.items()}
             ceiling = medians['ceiling']['requests_per_second']
@@ -459,6 +480,8 @@ def main(argv=None):
                         'of %d s' % (args.backend, args.auth, label,
                                      connections, args.rounds,
                                      args.duration), medians, ceiling)
+            if notifying is not None:
+                print_notification_cost(medians, workloads)
 
         if args.large:
             large_options = {section: dict(values)
@@ -487,6 +510,41 @@ def main(argv=None):
         with open(args.output, 'w') as output:
             json.dump(results, output, indent=1)
     return 0
+
+
+# Notifications ---------------------------------------------------------------
+
+NOTIFYING = ' +notify'
+
+
+def start_notifying_api(workdir, connection, auth, keystone_sections,
+                        options, cleanups):
+    """A second cloudprefs-api like the first, sending notifications to a
+    vhost of its own on the machine's RabbitMQ; (server, Measured)."""
+    from tests.support import rabbitmq
+    vhost = rabbitmq.VirtualHost().create()
+    cleanups.append(vhost.delete)
+    notify_options = {section: dict(values)
+                      for section, values in options.items()}
+    notify_options['oslo_messaging_notifications'] = {
+        'driver': 'messagingv2', 'transport_url': vhost.url()}
+    notify_dir = os.path.join(workdir, 'notify')
+    os.makedirs(notify_dir)
+    server = start_api(notify_dir, connection, auth, keystone_sections,
+                       notify_options)
+    cleanups.append(server.stop)
+    return server, Measured(server.process.pid)
+
+
+def print_notification_cost(medians, workloads):
+    print('notifications on / off (same round, same database):')
+    for name in workloads:
+        plain, notifying = medians[name], medians[name + NOTIFYING]
+        print('  %-11s req/s ratio %.3f, CPU us/request %+.0f' % (
+            name, notifying['requests_per_second']
+            / plain['requests_per_second'],
+            (notifying.get('server_cpu_us_per_request') or 0)
+            - (plain.get('server_cpu_us_per_request') or 0)))
 
 
 # A large container -----------------------------------------------------------

@@ -7,6 +7,8 @@
 #               a free port; only the binary is needed)
 #   PostgreSQL  127.0.0.1:5432, trust authentication
 #   MariaDB     127.0.0.1:3306, root with an empty password
+#   RabbitMQ    127.0.0.1:5672, guest/guest: notifications and the
+#               Keystone listener (the tests use a vhost of their own)
 #   ShellCheck  lints the devstack plugin in the tests
 set -euo pipefail
 
@@ -21,6 +23,8 @@ command -v shellcheck >/dev/null || missing_packages+=(shellcheck)
 command -v pg_ctlcluster >/dev/null || missing_packages+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] \
     || missing_packages+=(mariadb-server)
+command -v rabbitmqctl >/dev/null || [ -x /usr/sbin/rabbitmqctl ] \
+    || missing_packages+=(rabbitmq-server)
 if [ "${#missing_packages[@]}" -gt 0 ]; then
     echo "test-setup: installing ${missing_packages[*]}"
     $SUDO apt-get update -qq
@@ -70,4 +74,20 @@ if ! mariadb -h 127.0.0.1 -u root -e 'SELECT 1' >/dev/null 2>&1; then
     $SUDO mariadb -u root -e \
         "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
 fi
+if ! port_open 5672; then
+    echo "test-setup: starting RabbitMQ"
+    # Debian's package starts it under systemd; without systemd (a
+    # container, CI) start it directly as its own user.
+    if ! $SUDO service rabbitmq-server start >/dev/null 2>&1; then
+        $SUDO start-stop-daemon --start --oknodo --background \
+            --chuid rabbitmq --exec /usr/sbin/rabbitmq-server
+    fi
+    wait_for_port 5672
+fi
+# The tests make their own vhost through rabbitmqctl: wait until the
+# broker answers it, not just its port.
+for _ in $(seq 1 60); do
+    $SUDO rabbitmqctl -q await_startup >/dev/null 2>&1 && break
+    sleep 1
+done
 echo "test-setup: services ready"

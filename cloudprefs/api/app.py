@@ -9,6 +9,7 @@ from cloudprefs.api import errors
 from cloudprefs.api import paths
 from cloudprefs.api import request as api_request
 from cloudprefs.api import routes
+from cloudprefs import notifications
 from cloudprefs import policy
 from cloudprefs import storage
 from cloudprefs.storage import exceptions
@@ -158,5 +159,8 @@ def app_factory(global_conf, **local_conf):
     conf = deploy.conf_from(global_conf)
     driver = storage.get_driver(conf)
     driver.prepare()
+    driver.add_change_listener(
+        notifications.Notifications(conf).storage_changed,
+        name='notifications')
     return V1Application(conf, driver,
                          policy.Authorizer(policy.make_enforcer(conf)))

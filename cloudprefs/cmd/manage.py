@@ -5,6 +5,7 @@
     cloudprefs-manage ... usage_sync
     cloudprefs-manage ... export [--output FILE]
     cloudprefs-manage ... import [--input FILE]
+    cloudprefs-manage ... purge_deleted_users [--dry-run]
 
 export writes every user's containers as JSON lines, one container a line:
 ``{"user_id": ..., "container": ..., "value": {...}, "revision": ...,
@@ -21,6 +22,8 @@ import sys
 from oslo_config import cfg
 
 from cloudprefs.api import body
+from cloudprefs import notifications
+from cloudprefs import purge
 from cloudprefs import service
 from cloudprefs import storage
 from cloudprefs.storage import document
@@ -107,10 +110,45 @@ def import_(conf, args):
     print('Imported %d containers.' % count, file=sys.stderr)
 
 
+def purge_deleted_users(conf, args):
+    """Purge the data of every user Keystone no longer knows (catch-up
+    for deletions the listener missed); never on a Keystone error."""
+    driver = storage.get_driver(conf)
+    users = purge.KeystoneUsers(conf)
+    notifier = notifications.Notifications(conf, service='cloudprefs-manage')
+    checked, purged, errors = 0, 0, 0
+    for user_id in driver.list_users():
+        checked += 1
+        try:
+            exists = users.exists(user_id)
+        except purge.KeystoneError as error:
+            errors += 1
+            print('%s: not checked, Keystone did not answer (%s)'
+                  % (user_id, error))
+            continue
+        if exists:
+            continue
+        purged += 1
+        if args.dry_run:
+            print('%s: deleted in Keystone, would be purged' % user_id)
+            continue
+        deleted = purge.purge_user(driver, notifier, user_id,
+                                   'not found in Keystone')
+        print('%s: deleted in Keystone, purged (%d containers)'
+              % (user_id, deleted))
+    notifier.flush()
+    print('%d users with data checked, %d %s, %d not checked.'
+          % (checked, purged, 'to purge' if args.dry_run else 'purged',
+             errors))
+    if errors:
+        sys.exit(1)
+
+
 def _add_command_parsers(subparsers):
     commands = (('db_sync', db_sync), ('db_version', db_version),
                 ('usage_sync', usage_sync), ('export', export),
-                ('import', import_))
+                ('import', import_),
+                ('purge_deleted_users', purge_deleted_users))
     parsers = {}
     for name, function in commands:
         parser = subparsers.add_parser(name, help=function.__doc__)
@@ -120,6 +158,9 @@ def _add_command_parsers(subparsers):
                                    help='File to write (default: stdout).')
     parsers['import'].add_argument('--input', default='-',
                                    help='File to read (default: stdin).')
+    parsers['purge_deleted_users'].add_argument(
+        '--dry-run', action='store_true', default=False,
+        help='Report whom Keystone no longer knows; purge nothing.')
 
 
 def main(argv=None):

@@ -8,9 +8,12 @@ package reads a global configuration.
 from cloudprefs.conf import api
 from cloudprefs.conf import database
 from cloudprefs.conf import default
+from cloudprefs.conf import notifications
 from cloudprefs.conf import quota
+from cloudprefs.conf import service_credentials
 
-MODULES = (default, api, database, quota)
+MODULES = (default, api, database, quota, notifications,
+           service_credentials)
 
 
 def register_opts(conf):

@@ -9,6 +9,7 @@ SQLAlchemy. A driver implements the primitives of
 how to write one); everything above them is here, written once.
 """
 
+import logging
 import time
 import typing
 
@@ -38,6 +39,7 @@ class _Nothing(typing.NamedTuple):
 
 
 EXPORT_BATCH = 500
+LOG = logging.getLogger(__name__)
 
 
 class StorageDriver(primitives.Primitives):
@@ -58,6 +60,9 @@ class StorageDriver(primitives.Primitives):
         self.enforces_quota = self.quota.limited
         self.operation_timeout = conf.database.operation_timeout
         self.wait_timeout = conf.database.timeout
+        # Called with a records.Change after each durable change, in the
+        # writer's thread; see add_change_listener().
+        self._change_listeners = {}
         self._recent = recent.make(conf.database.recent_containers_cache_size)
         self._writer_turns = turns.WriterTurns()
 
@@ -179,8 +184,10 @@ class StorageDriver(primitives.Primitives):
         with self._writer_turns.turn(user_id, name):
             self._recent.forget(user_id, name)
             if precondition is None and not self.enforces_quota:
-                retry.call(deadline, self.delete_if_revision, user_id, name,
-                           None, None)
+                if retry.call(deadline, self.delete_if_revision, user_id,
+                              name, None, None):
+                    self._announce(records.Change('delete', user_id, name,
+                                                  None, 0))
                 return
             while True:
                 meta = retry.call(deadline, self.read_meta, user_id, name)
@@ -192,13 +199,43 @@ class StorageDriver(primitives.Primitives):
                          if self.enforces_quota else None)
                 if retry.call(deadline, self.delete_if_revision, user_id,
                               name, meta.revision, usage):
+                    self._announce(records.Change('delete', user_id, name,
+                                                  None, 0))
                     return
                 retry.pause_after_lost_race(deadline)
 
     def delete_user(self, user_id):
-        """Delete every container of the user."""
+        """Delete every container of the user and their usage record;
+        how many containers went."""
         self._recent.forget_user(user_id)
-        retry.call(self._deadline(), self.delete_all, user_id)
+        deleted = retry.call(self._deadline(), self.delete_all, user_id)
+        if deleted:
+            self._announce(records.Change('purge', user_id, None, None, 0,
+                                          deleted))
+        return deleted
+
+    def list_users(self):
+        """Every user id that has data (containers or usage)."""
+        return retry.call(self._deadline(), self.list_user_ids)
+
+    # Change listeners ------------------------------------------------------
+
+    def add_change_listener(self, listener, name=None):
+        """Call ``listener(change)`` with a :class:`records.Change` after
+        each durable change (not after writes that changed nothing). It
+        runs in the writer's thread, after the write: it must be quick and
+        not block; its errors are logged, never raised to the writer. A
+        listener added under the ``name`` of an earlier one replaces it
+        (the driver of a URL is shared by every application a process
+        loads)."""
+        self._change_listeners[name or id(listener)] = listener
+
+    def _announce(self, change):
+        for listener in list(self._change_listeners.values()):
+            try:
+                listener(change)
+            except Exception:
+                LOG.exception('Change listener %r failed', listener)
 
     def _change(self, user_id, name, change, create_missing, precondition):
         """The write algorithm: make the container ``change(current)``.
@@ -254,6 +291,9 @@ class StorageDriver(primitives.Primitives):
                 if stored:
                     new = decision.replacement
                     self._recent.remember(user_id, name, new.stored)
+                    self._announce(records.Change(
+                        'create' if seen is None else 'update', user_id,
+                        name, new.revision, new.size))
                     return new.revision
                 # Another writer changed the container since ``seen``.
                 self._recent.forget(user_id, name)

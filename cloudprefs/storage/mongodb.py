@@ -263,8 +263,15 @@ class MongoDBDriver(base.StorageDriver):
 
     def delete_all(self, user_id):
         with self._writing():
-            self._collection.delete_many({'u': user_id})
+            deleted = self._collection.delete_many({'u': user_id})
             self._usage.delete_one({'_id': user_id})
+        return deleted.deleted_count
+
+    def list_user_ids(self):
+        with self._translated_errors():
+            users = set(self._collection.distinct('u'))
+            users.update(self._usage.distinct('_id'))
+        return sorted(users)
 
     def forget_usage(self):
         with self._writing():

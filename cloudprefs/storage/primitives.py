@@ -126,8 +126,14 @@ class Primitives(metaclass=abc.ABCMeta):
         revision when None); whether it deleted one."""
 
     @abc.abstractmethod
-    def delete_all(self, user_id: str) -> None:
-        """Delete every container of the user, and their usage record."""
+    def delete_all(self, user_id: str) -> int:
+        """Delete every container of the user, and their usage record;
+        how many containers it deleted."""
+
+    @abc.abstractmethod
+    def list_user_ids(self) -> typing.List[str]:
+        """Every user id that has a container or a usage record, sorted
+        (for finding the data of users the identity service deleted)."""
 
     @abc.abstractmethod
     def list_names(self, user_id: str, limit: typing.Optional[int],

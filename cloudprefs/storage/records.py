@@ -173,3 +173,21 @@ class Read:
 
 
 _UNPARSED = object()
+
+
+class Change(typing.NamedTuple):
+    """A durable change of a user's data, as the driver announces it to
+    its change listeners (notifications).
+
+    ``action`` is ``create``, ``update`` or ``delete`` of ``container``, or
+    ``purge``: every container of the user (``containers`` of them) went.
+    ``revision`` and ``bytes`` describe the container after the write
+    (None and 0 when it is gone).
+    """
+
+    action: str
+    user_id: str
+    container: typing.Optional[str]
+    revision: typing.Optional[int]
+    bytes: int
+    containers: int = 1

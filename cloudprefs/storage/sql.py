@@ -205,8 +205,16 @@ class SQLDriver(base.StorageDriver):
         with self._client.writer(), self._transaction() as connection:
             # The usage record first, as every writer locks it first.
             self._statements['lock_usage'].fetch_one(connection, **user)
-            self._statements['delete_user'].execute(connection, **user)
+            deleted = self._statements['delete_user'].execute(connection,
+                                                              **user)
             self._statements['delete_user_usage'].execute(connection, **user)
+        return deleted
+
+    def list_user_ids(self):
+        query = sa.union(sa.select(containers.c.user_id),
+                         sa.select(user_usage.c.user_id))
+        with self._connection() as connection:
+            return sorted(row[0] for row in connection.execute(query))
 
     def forget_usage(self):
         with self._client.writer(), self._connection() as connection:

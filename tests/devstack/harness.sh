@@ -33,6 +33,7 @@ ENABLE_DEBUG_LOG_LEVEL=True
 CLOUDPREFS_DIR=$REPOSITORY
 CLOUDPREFS_CONF_DIR=$WORKDIR/etc/cloudprefs
 CLOUDPREFS_BIN_DIR=$WORKDIR/bin/
+KEYSTONE_CONF=$WORKDIR/keystone.conf
 # Tempest is enabled when the test gives TEMPEST_CONFIG.
 TEMPEST_CONFIG=${TEMPEST_CONFIG:-}
 mkdir -p "$DEST" "$DATA_DIR" "$CLOUDPREFS_BIN_DIR"
@@ -63,7 +64,11 @@ PYTHON
 sudo() { record sudo "$@"; "$@"; }
 enable_service() { record enable_service "$@"; }
 is_service_enabled() {
-    [[ "$1" == cloudprefs-api || ( "$1" == tempest && -n "$TEMPEST_CONFIG" ) ]]
+    case "$1" in
+        cloudprefs-api|cloudprefs-keystone-listener|rabbit) return 0 ;;
+        tempest) [[ -n "$TEMPEST_CONFIG" ]] ;;
+        *) return 1 ;;
+    esac
 }
 echo_summary() { record echo_summary "$@"; }
 die() { record die "$@"; exit 1; }
@@ -89,6 +94,16 @@ configure_keystone_authtoken_middleware() {
     iniset "$conf" "$section" www_authenticate_uri "$KEYSTONE_SERVICE_URI"
 }
 create_service_user() { record create_service_user "$@"; }
+get_or_add_user_system_role() {
+    record get_or_add_user_system_role "$@"
+}
+iniset_rpc_backend() {
+    # What devstack's lib/rpc_backend writes.
+    record iniset_rpc_backend "$@"
+    iniset "$2" "${3:-DEFAULT}" transport_url \
+        "rabbit://stackrabbit:rabbit-secret@192.0.2.10:5672/"
+}
+restart_service() { record restart_service "$@"; }
 get_or_create_service() {
     record get_or_create_service "$@"
     echo service-id-1234

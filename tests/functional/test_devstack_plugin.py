@@ -65,8 +65,30 @@ def test_phases_with_devstack_database(tmp_path):
         i for i, line in enumerate(extra) if line.endswith(' db_sync'))
     assert any(line.startswith('run_process cloudprefs-api ')
                and '--ini' in line for line in extra)
+    # The Keystone listener runs after Keystone restarted with the
+    # notification settings.
+    listener = [line for line in extra
+                if line.startswith('run_process cloudprefs-keystone-listener')]
+    assert listener == [
+        'run_process cloudprefs-keystone-listener %s/bin/'
+        'cloudprefs-keystone-listener --config-file %s'
+        % (tmp_path, tmp_path / 'etc' / 'cloudprefs' / 'cloudprefs.conf')]
+    assert extra.index('restart_service devstack@keystone') < extra.index(
+        listener[0])
+    assert 'get_or_add_user_system_role reader cloudprefs all' in \
+        phase_calls(calls, 'stack post-config')
+    keystone_conf = configparser.RawConfigParser()
+    keystone_conf.read(tmp_path / 'keystone.conf')
+    assert keystone_conf.get('oslo_messaging_notifications',
+                             'driver') == 'messagingv2'
+    assert keystone_conf.get('oslo_messaging_notifications',
+                             'transport_url').startswith('rabbit://')
+    assert keystone_conf.get('oslo_messaging_rabbit',
+                             'amqp_durable_queues') == 'True'
     assert 'wait_for_service 60 http://192.0.2.10/preferences' in extra
-    assert phase_calls(calls, 'unstack') == ['stop_process cloudprefs-api']
+    assert phase_calls(calls, 'unstack') == [
+        'stop_process cloudprefs-keystone-listener',
+        'stop_process cloudprefs-api']
     assert any(line.startswith('remove_uwsgi_config ')
                for line in phase_calls(calls, 'clean'))
     assert not phase_calls(calls, 'stack pre-install')
@@ -76,6 +98,12 @@ def test_phases_with_devstack_database(tmp_path):
         'mysql+pymysql://root:db-secret@127.0.0.1/cloudprefs')
     assert conf.get('keystone_authtoken', 'memcached_servers') == (
         '192.0.2.10:11211')
+    assert conf.get('oslo_messaging_notifications', 'driver') == (
+        'messagingv2')
+    assert conf.get('oslo_messaging_notifications',
+                    'transport_url').startswith('rabbit://')
+    assert conf.get('service_credentials', 'system_scope') == 'all'
+    assert conf.get('service_credentials', 'username') == 'cloudprefs'
     assert uwsgi.get('uwsgi', 'module') == 'cloudprefs.wsgi.api:application'
     assert uwsgi.get('uwsgi', 'env') == (
         'CLOUDPREFS_CONFIG_FILE=%s'
@@ -87,6 +115,8 @@ def test_phases_with_devstack_database(tmp_path):
         default_config_files=[], command_line=False)
     service.check_auth_strategy(loaded)
     assert loaded.keystone_authtoken.username == 'cloudprefs'
+    assert loaded.service_credentials.auth_type == 'password'
+    assert loaded.keystone_listener.exchange == 'keystone'
 
 
 def test_test_config_phase_configures_tempest(tmp_path):

@@ -63,8 +63,11 @@ class KeystoneServer:
              '--config-file', self.config_path, *args],
             check=True, capture_output=True, timeout=300)
 
-    def start(self):
-        config.write_config_file(self.config_path, {
+    def start(self, notifications_url=None):
+        """Start Keystone; with ``notifications_url``, it sends its
+        notifications (CADF, durable queues) to that RabbitMQ, as a
+        devstack Keystone does."""
+        options = {
             'DEFAULT': {'log_file': os.path.join(self.workdir,
                                                  'keystone.log')},
             'database': {'connection': 'sqlite:///%s' % os.path.join(
@@ -74,7 +77,13 @@ class KeystoneServer:
                 self.workdir, 'fernet-keys')},
             'credential': {'key_repository': os.path.join(
                 self.workdir, 'credential-keys')},
-        })
+        }
+        if notifications_url:
+            options['oslo_messaging_notifications'] = {
+                'driver': 'messagingv2', 'transport_url': notifications_url}
+            options['oslo_messaging_rabbit'] = {
+                'amqp_durable_queues': 'true'}
+        config.write_config_file(self.config_path, options)
         user = getpass.getuser()
         self._manage('db_sync')
         self._manage('fernet_setup', '--keystone-user', user,
@@ -145,12 +154,14 @@ class KeystoneServer:
         return {'id': user_id, 'name': name, 'password': password,
                 'project': project}
 
-    def grant_system_role(self, user, role):
+    def grant_system_role(self, user, role, system_tokens=True):
         """``role`` on the whole system (``openstack role add --system
-        all``); the user's system-scoped tokens carry it."""
+        all``); with ``system_tokens``, token() gives the user
+        system-scoped tokens that carry it."""
         self._call('PUT', '/system/users/%s/roles/%s'
                    % (user['id'], self.role_id(role)))
-        user['system'] = True
+        if system_tokens:
+            user['system'] = True
 
     def register_service(self, service_type, url, name=None):
         """Put a service in the catalog (public, internal and admin at
@@ -163,6 +174,9 @@ class KeystoneServer:
                 'service_id': service['id'], 'interface': interface,
                 'url': url, 'region_id': 'RegionOne', 'enabled': True}})
         return lambda: self._call('DELETE', '/services/%s' % service['id'])
+
+    def delete_user(self, user_id):
+        self._call('DELETE', '/users/%s' % user_id)
 
     def revoke(self, token):
         self._call('DELETE', '/auth/tokens',

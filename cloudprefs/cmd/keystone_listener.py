@@ -1,0 +1,103 @@
+"""cloudprefs-keystone-listener: purge a user's data when Keystone
+deletes the user.
+
+    cloudprefs-keystone-listener --config-file /etc/cloudprefs/cloudprefs.conf
+
+Listens to Keystone's notifications (``[keystone_listener] exchange`` and
+``topic``, on ``[oslo_messaging_notifications] transport_url``) in a
+queue of its own (``[keystone_listener] pool``) and handles
+``identity.user.deleted``, basic or CADF: every container and the usage
+of that user are deleted, then the message is acknowledged. A purge that
+cannot be done now (the database is down) leaves the message on the
+queue for later; a listener killed mid-purge gets the message again when
+it comes back, as it was never acknowledged. Each purge is logged with
+the user id and announced as ``cloudprefs.user.purge``.
+"""
+
+import logging
+import signal
+import sys
+import threading
+import time
+
+import oslo_messaging
+
+from cloudprefs import notifications
+from cloudprefs import purge
+from cloudprefs import service
+from cloudprefs import storage
+from cloudprefs.storage import exceptions
+
+LOG = logging.getLogger(__name__)
+SERVICE_NAME = 'cloudprefs-keystone-listener'
+REQUEUE_PAUSE = 1.0
+
+
+class UserDeletedEndpoint:
+    """oslo.messaging endpoint of ``identity.user.deleted``."""
+
+    filter_rule = oslo_messaging.NotificationFilter(
+        event_type='^%s$' % purge.USER_DELETED.replace('.', r'\.'))
+
+    def __init__(self, driver, notifier):
+        self._driver = driver
+        self._notifier = notifier
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        user_id = purge.deleted_user_id(payload)
+        if user_id is None:
+            LOG.warning('Ignoring an %s notification without a user id '
+                        '(or of a failed deletion) from %s',
+                        event_type, publisher_id)
+            return oslo_messaging.NotificationResult.HANDLED
+        try:
+            purge.purge_user(self._driver, self._notifier, user_id,
+                             'deleted in Keystone')
+        except exceptions.StorageError as error:
+            LOG.warning('Could not purge the data of deleted user %s now '
+                        '(%s); the message goes back on the queue',
+                        user_id, error)
+            time.sleep(REQUEUE_PAUSE)   # not a busy loop while it lasts
+            return oslo_messaging.NotificationResult.REQUEUE
+        return oslo_messaging.NotificationResult.HANDLED
+
+
+def make_listener(conf, driver, notifier):
+    transport = oslo_messaging.get_notification_transport(conf)
+    targets = [oslo_messaging.Target(exchange=conf.keystone_listener.exchange,
+                                     topic=conf.keystone_listener.topic)]
+    return oslo_messaging.get_notification_listener(
+        transport, targets, [UserDeletedEndpoint(driver, notifier)],
+        executor='threading', allow_requeue=True,
+        pool=conf.keystone_listener.pool)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    conf = service.prepare_conf(argv, command_line=False)
+    driver = storage.get_driver(conf)
+    driver.prepare()
+    notifier = notifications.Notifications(conf, service=SERVICE_NAME)
+    listener = make_listener(conf, driver, notifier)
+    stopping = threading.Event()
+
+    def stop(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    listener.start()
+    LOG.info('Listening for %s on exchange %s, topic %s, pool %s',
+             purge.USER_DELETED, conf.keystone_listener.exchange,
+             conf.keystone_listener.topic, conf.keystone_listener.pool)
+    while not stopping.wait(1):
+        pass
+    LOG.info('Stopping')
+    listener.stop()
+    listener.wait()
+    notifier.flush(timeout=5)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

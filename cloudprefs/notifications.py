@@ -1,0 +1,203 @@
+"""Notifications of changed data on the message bus (oslo.messaging).
+
+One notification per durable change, sent after the write and never in
+its way: the storage driver announces a change (see
+:meth:`cloudprefs.storage.base.StorageDriver.add_change_listener`), the
+:class:`Notifications` of the process turns it into an event and puts it
+in a bounded buffer, and a background thread sends from there. When the
+bus is slow or unreachable the buffer fills, and further events are
+dropped and counted in a warning, so a request never waits for RabbitMQ.
+
+Events (``event_type``, priority INFO, publisher ``<service>.<host>``):
+
+``cloudprefs.container.create`` / ``.update`` / ``.delete``
+    payload: ``user_id`` (whose data), ``container``, ``revision`` (the
+    container's ETag value after the write; None after a delete),
+    ``bytes`` (its size in compact JSON after the write; 0 after a
+    delete), and from the request: ``project_id``, ``request_id`` and
+    ``initiator_user_id`` (who asked: an administrator acting with
+    ``?user_id=`` differs from ``user_id``).
+``cloudprefs.user.purge``
+    every container of a user deleted (``DELETE /v1``, or the Keystone
+    listener after the user's deletion): ``user_id``, ``containers``
+    (how many went), ``project_id``, ``request_id``,
+    ``initiator_user_id``.
+
+Values are never sent.
+"""
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+
+from oslo_context import context as oslo_context
+import oslo_messaging
+
+LOG = logging.getLogger(__name__)
+
+EVENT_PREFIX = 'cloudprefs.'
+# How often, at most, the counts of lost notifications are logged.
+WARNING_INTERVAL = 10.0
+# oslo.messaging's notification drivers never raise: a message they could
+# not send is logged there, with a traceback and the payload, and gone.
+DRIVER_LOGGER = 'oslo_messaging.notify.messaging'
+DRIVER_FAILURE = 'Could not send notification'
+
+
+class _SendFailures(logging.Filter):
+    """Takes the driver's "could not send" records out of the log and
+    tells the sending thread its message was lost, so that losses are
+    counted and summed up in one warning instead of a traceback each."""
+
+    def __init__(self):
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record):
+        if str(record.msg).startswith(DRIVER_FAILURE):
+            self._local.failed = True
+            return False
+        return True
+
+    def begin(self):
+        self._local.failed = False
+
+    def failed(self):
+        return getattr(self._local, 'failed', False)
+
+
+_send_failures = _SendFailures()
+logging.getLogger(DRIVER_LOGGER).addFilter(_send_failures)
+
+
+def event_for(change, request_context=None):
+    """``(event_type, payload)`` of a :class:`records.Change`."""
+    context = request_context or oslo_context.get_current()
+    payload = {
+        'user_id': change.user_id,
+        'project_id': getattr(context, 'project_id', None),
+        'request_id': getattr(context, 'request_id', None),
+        'initiator_user_id': getattr(context, 'user_id', None),
+    }
+    if change.action == 'purge':
+        payload['containers'] = change.containers
+        return EVENT_PREFIX + 'user.purge', payload
+    payload.update(container=change.container,
+                   revision=(None if change.revision is None
+                             else str(change.revision)),
+                   bytes=change.bytes)
+    return EVENT_PREFIX + 'container.' + change.action, payload
+
+
+class Notifications:
+    """The notifier of one process: ``[oslo_messaging_notifications]``
+    says where to; :meth:`storage_changed` is the driver's listener.
+
+    Not enabled (the default ``driver``, none) it sends nothing and costs
+    one attribute check per change.
+    """
+
+    def __init__(self, conf, service='cloudprefs-api', host=None):
+        self.publisher_id = '%s.%s' % (service, host or socket.gethostname())
+        self._conf = conf
+        self._notifier = None
+        self._queue_size = conf.notifications.queue_size
+        transport = oslo_messaging.get_notification_transport(conf)
+        notifier = oslo_messaging.Notifier(transport,
+                                           publisher_id=self.publisher_id)
+        # Notifier.is_enabled() is true with no driver at all, which
+        # sends nothing: look at the configured drivers instead.
+        drivers = set(conf.oslo_messaging_notifications.driver) - {'noop'}
+        if drivers:
+            self._notifier = notifier
+        self.sent = 0
+        self.dropped = 0
+        self.failed = 0
+        self._lock = threading.Lock()
+        self._pid = None
+        self._queue = None
+        self._last_warning = 0.0
+
+    @property
+    def enabled(self):
+        return self._notifier is not None
+
+    def storage_changed(self, change):
+        """The storage driver's change listener."""
+        if self._notifier is None:
+            return
+        context = oslo_context.get_current()
+        event_type, payload = event_for(change, context)
+        # The context travels without its token and service credentials.
+        self.emit(context.redacted_copy().to_dict()
+                  if context is not None else {}, event_type, payload)
+
+    def emit(self, context_dict, event_type, payload):
+        """Queue one notification; never blocks."""
+        if self._notifier is None:
+            return
+        try:
+            self._sender_queue().put_nowait((context_dict, event_type,
+                                             payload))
+            return
+        except queue.Full:
+            self.dropped += 1
+        self._warn_lost()
+
+    def flush(self, timeout=10.0):
+        """Wait until the queued notifications are sent (or timeout):
+        for short-lived commands before they exit."""
+        if self._queue is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def _sender_queue(self):
+        # One sender per process: a worker forked from the master starts
+        # its own on its first notification.
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._queue = queue.Queue(maxsize=self._queue_size)
+                    thread = threading.Thread(
+                        target=self._send_forever, args=(self._queue,),
+                        name='notifications', daemon=True)
+                    thread.start()
+                    self._pid = os.getpid()
+        return self._queue
+
+    def _send_forever(self, pending):
+        while True:
+            context_dict, event_type, payload = pending.get()
+            try:
+                # The driver retries as [oslo_messaging_notifications]
+                # retry says while the queue takes new ones.
+                _send_failures.begin()
+                self._notifier.info(context_dict, event_type, payload)
+                if _send_failures.failed():
+                    self.failed += 1
+                    self._warn_lost()
+                else:
+                    self.sent += 1
+            except Exception:
+                self.failed += 1
+                LOG.exception('Could not send notification %s', event_type)
+            finally:
+                pending.task_done()
+
+    def _warn_lost(self):
+        now = time.monotonic()
+        if now - self._last_warning >= WARNING_INTERVAL:
+            self._last_warning = now
+            LOG.warning('Notifications lost so far: %d could not be sent '
+                        '(is the message bus reachable?), %d dropped with '
+                        'the queue full ([notifications] queue_size = %d); '
+                        '%d sent.', self.failed, self.dropped,
+                        self._queue_size, self.sent)

@@ -1,0 +1,92 @@
+"""The notifier's own logic, with a fake oslo.messaging Notifier (the
+functional tests send through a real RabbitMQ)."""
+
+import threading
+
+from oslo_config import cfg
+from oslo_context import context as oslo_context
+
+from cloudprefs import conf as cloudprefs_conf
+from cloudprefs import notifications
+from cloudprefs.storage import records
+
+
+def make_conf(**notifications_options):
+    conf = cfg.ConfigOpts()
+    cloudprefs_conf.register_opts(conf)
+    conf([], default_config_files=[])
+    for name, value in notifications_options.items():
+        conf.set_override(name, value, group='notifications')
+    return conf
+
+
+class FakeNotifier:
+    def __init__(self, gate=None):
+        self.sent = []
+        self.gate = gate
+
+    def info(self, context, event_type, payload):
+        if self.gate is not None:
+            self.gate.wait()
+        self.sent.append((context, event_type, payload))
+
+
+def enabled(conf, notifier):
+    sender = notifications.Notifications(conf, host='h1')
+    sender._notifier = notifier
+    return sender
+
+
+def test_events_of_changes():
+    context = oslo_context.RequestContext(user_id='admin', project_id='p',
+                                          request_id='req-1')
+    assert notifications.event_for(
+        records.Change('create', 'u', 'c', 17, 9), context) == (
+        'cloudprefs.container.create',
+        {'user_id': 'u', 'project_id': 'p', 'request_id': 'req-1',
+         'initiator_user_id': 'admin', 'container': 'c', 'revision': '17',
+         'bytes': 9})
+    event_type, payload = notifications.event_for(
+        records.Change('delete', 'u', 'c', None, 0), context)
+    assert event_type == 'cloudprefs.container.delete'
+    assert (payload['revision'], payload['bytes']) == (None, 0)
+    assert notifications.event_for(
+        records.Change('purge', 'u', None, None, 0, 3), context) == (
+        'cloudprefs.user.purge',
+        {'user_id': 'u', 'project_id': 'p', 'request_id': 'req-1',
+         'initiator_user_id': 'admin', 'containers': 3})
+
+
+def test_disabled_by_default_and_sends_nothing():
+    sender = notifications.Notifications(make_conf())
+    assert not sender.enabled
+    assert sender.publisher_id.startswith('cloudprefs-api.')
+    sender.storage_changed(records.Change('create', 'u', 'c', 1, 2))
+    assert sender._queue is None
+
+
+def test_sent_with_the_context_without_its_token():
+    fake = FakeNotifier()
+    sender = enabled(make_conf(), fake)
+    oslo_context.RequestContext(user_id='u', auth_token='secret-token',
+                                request_id='req-2')
+    sender.storage_changed(records.Change('update', 'u', 'c', 5, 3))
+    assert sender.flush(timeout=5)
+    [(context, event_type, payload)] = fake.sent
+    assert event_type == 'cloudprefs.container.update'
+    assert context['request_id'] == 'req-2'
+    assert 'secret-token' not in repr(context)
+    assert sender.sent == 1
+
+
+def test_a_full_queue_drops_and_counts_without_blocking():
+    gate = threading.Event()
+    fake = FakeNotifier(gate)
+    sender = enabled(make_conf(queue_size=2), fake)
+    for number in range(10):
+        sender.emit({}, 'cloudprefs.container.update', {'n': number})
+    # One in the sender's hands, two queued, the rest dropped.
+    assert sender.dropped in (7, 8)
+    gate.set()
+    assert sender.flush(timeout=5)
+    assert len(fake.sent) == 10 - sender.dropped
