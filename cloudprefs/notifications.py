@@ -96,23 +96,32 @@ class Notifications:
     """The notifier of one process: ``[oslo_messaging_notifications]``
     says where to; :meth:`storage_changed` is the driver's listener.
 
+    With ``relay`` (the API's way, ``[notifications] relay``), each
+    notification is handed to a relay process of this process's own
+    (:mod:`cloudprefs.notification_relay`) that sends it; otherwise
+    sender threads of this process send from a bounded queue.
+
     Not enabled (the default ``driver``, none) it sends nothing and costs
     one attribute check per change.
     """
 
-    def __init__(self, conf, service='cloudprefs-api', host=None):
+    def __init__(self, conf, service='cloudprefs-api', host=None,
+                 relay=False):
         self.publisher_id = '%s.%s' % (service, host or socket.gethostname())
         self._conf = conf
         self._notifier = None
         self._queue_size = conf.notifications.queue_size
-        transport = oslo_messaging.get_notification_transport(conf)
-        notifier = oslo_messaging.Notifier(transport,
-                                           publisher_id=self.publisher_id)
+        self._sender_threads = conf.notifications.sender_threads
+        self._transport = oslo_messaging.get_notification_transport(conf)
         # Notifier.is_enabled() is true with no driver at all, which
         # sends nothing: look at the configured drivers instead.
         drivers = set(conf.oslo_messaging_notifications.driver) - {'noop'}
         if drivers:
-            self._notifier = notifier
+            self.rebuild_notifier()
+        self._relay = None
+        if relay and drivers:
+            from cloudprefs import notification_relay
+            self._relay = notification_relay.Relay(conf, self.publisher_id)
         self.sent = 0
         self.dropped = 0
         self.failed = 0
@@ -120,6 +129,11 @@ class Notifications:
         self._pid = None
         self._queue = None
         self._last_warning = 0.0
+
+    def rebuild_notifier(self):
+        """(Re)make the oslo.messaging Notifier with ``publisher_id``."""
+        self._notifier = oslo_messaging.Notifier(
+            self._transport, publisher_id=self.publisher_id)
 
     @property
     def enabled(self):
@@ -139,12 +153,18 @@ class Notifications:
         """Queue one notification; never blocks."""
         if self._notifier is None:
             return
+        if self._relay is not None:
+            outcome = self._relay.send(context_dict, event_type, payload)
+            if outcome is not None:
+                self._count(outcome)
+                self._warn_lost()
+            return
         try:
             self._sender_queue().put_nowait((context_dict, event_type,
                                              payload))
             return
         except queue.Full:
-            self.dropped += 1
+            self._count('dropped')
         self._warn_lost()
 
     def flush(self, timeout=10.0):
@@ -166,10 +186,11 @@ class Notifications:
             with self._lock:
                 if self._pid != os.getpid():
                     self._queue = queue.Queue(maxsize=self._queue_size)
-                    thread = threading.Thread(
-                        target=self._send_forever, args=(self._queue,),
-                        name='notifications', daemon=True)
-                    thread.start()
+                    for number in range(self._sender_threads):
+                        threading.Thread(
+                            target=self._send_forever, args=(self._queue,),
+                            name='notifications-%d' % number,
+                            daemon=True).start()
                     self._pid = os.getpid()
         return self._queue
 
@@ -182,20 +203,36 @@ class Notifications:
                 _send_failures.begin()
                 self._notifier.info(context_dict, event_type, payload)
                 if _send_failures.failed():
-                    self.failed += 1
+                    self._count('failed')
                     self._warn_lost()
                 else:
-                    self.sent += 1
+                    self._count('sent')
             except Exception:
-                self.failed += 1
+                self._count('failed')
                 LOG.exception('Could not send notification %s', event_type)
             finally:
                 pending.task_done()
+
+    def _count(self, counter):
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) + 1)
+
+    def warn_if_lost(self):
+        """Log the counts now if anything was lost (before exiting)."""
+        if self.failed or self.dropped:
+            self._last_warning = 0.0
+            self._warn_lost()
 
     def _warn_lost(self):
         now = time.monotonic()
         if now - self._last_warning >= WARNING_INTERVAL:
             self._last_warning = now
+            if self._relay is not None:
+                LOG.warning('Notifications lost so far: %d with the relay '
+                            'process gone, %d dropped with its pipe full '
+                            '(is the message bus reachable?)',
+                            self.failed, self.dropped)
+                return
             LOG.warning('Notifications lost so far: %d could not be sent '
                         '(is the message bus reachable?), %d dropped with '
                         'the queue full ([notifications] queue_size = %d); '

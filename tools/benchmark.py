@@ -482,6 +482,12 @@ def main(argv=None):
                                      args.duration), medians, ceiling)
             if notifying is not None:
                 print_notification_cost(medians, workloads)
+                lost = [line for line in notifying[0].log().splitlines()
+                        if 'Notifications lost so far' in line]
+                print('  the notifying server\'s last count of lost '
+                      'notifications: %s' % (
+                          lost[-1].split('] ', 1)[-1] if lost
+                          else 'none lost'))
 
         if args.large:
             large_options = {section: dict(values)

@@ -160,7 +160,8 @@ def app_factory(global_conf, **local_conf):
     driver = storage.get_driver(conf)
     driver.prepare()
     driver.add_change_listener(
-        notifications.Notifications(conf).storage_changed,
+        notifications.Notifications(
+            conf, relay=conf.notifications.relay).storage_changed,
         name='notifications')
     return V1Application(conf, driver,
                          policy.Authorizer(policy.make_enforcer(conf)))

@@ -160,19 +160,18 @@ def test_unreachable_bus_never_fails_or_blocks_writes(tmp_path, broker):
         assert requests.get(server.url('/v1/c'), timeout=10, headers={
             'X-User-Id': 'alice'}).json() == {
                 'k%d' % number: 1 for number in range(40)}
-        log = server.log()
-        assert 'Notifications lost so far' in log
-        if broker == 'hanging':
-            # The sender waits on the broker: the queue fills, the rest
-            # is dropped and counted.
-            assert 'dropped with the queue full' in log
-            assert not re.search(r'lost so far: \d+ could not be sent[^;]*'
-                                 r', 0 dropped', log)
-        else:
-            assert re.search(r'lost so far: [1-9]\d* could not be sent',
-                             log)
-            # Counted, not a traceback per message.
-            assert 'Could not send notification' not in log
+        # The relay process counts and logs what it cannot send: its
+        # senders wait on the broker (oslo.messaging retries a refused
+        # connection, and a hanging one until its timeout) and what comes
+        # meanwhile finds its queue full and is dropped.
+        expected = r'lost so far: \d+ could not be sent[^,]*, [1-9]\d* dropped'
+        # (One warning every 10 s at most.)
+        deadline = time.monotonic() + 25
+        while not re.search(expected, server.log()):
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            time.sleep(0.2)
+        # Counted, not a traceback per message.
+        assert 'Could not send notification' not in server.log()
     finally:
         server.stop()
         hole.close()

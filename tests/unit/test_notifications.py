@@ -82,7 +82,7 @@ def test_sent_with_the_context_without_its_token():
 def test_a_full_queue_drops_and_counts_without_blocking():
     gate = threading.Event()
     fake = FakeNotifier(gate)
-    sender = enabled(make_conf(queue_size=2), fake)
+    sender = enabled(make_conf(queue_size=2, sender_threads=1), fake)
     for number in range(10):
         sender.emit({}, 'cloudprefs.container.update', {'n': number})
     # One in the sender's hands, two queued, the rest dropped.
