@@ -40,6 +40,16 @@ F_SETPIPE_SZ = 1031
 PIPE_SIZE = 1024 * 1024
 
 
+def _write_now(descriptor, data):
+    """os.write, never waiting: eventlet's green os.write would wait for
+    a full pipe to drain (holding the request), so under its monkey
+    patching the original is used; the descriptor is non-blocking."""
+    patcher = sys.modules.get('eventlet.patcher')
+    if patcher is not None and patcher.is_monkey_patched('os'):
+        return patcher.original('os').write(descriptor, data)
+    return os.write(descriptor, data)
+
+
 class Relay:
     """The worker's end: starts the relay process (again, if it died)
     and writes each notification to its pipe without ever waiting."""
@@ -65,7 +75,7 @@ class Relay:
             return 'failed'
         try:
             descriptor = self._descriptor()
-            os.write(descriptor, line)
+            _write_now(descriptor, line)
         except BlockingIOError:
             return 'dropped'
         except OSError:
@@ -121,6 +131,10 @@ def main(argv=None):
     parser.add_argument('--publisher-id', required=True)
     args, config_args = parser.parse_known_args(argv)
     conf = service.prepare_conf(config_args, command_line=False)
+    # Requests first: on a busy machine the relay gets what is left, and
+    # when that is not enough its pipe fills and the worker drops (and
+    # counts) notifications instead of serving fewer requests.
+    os.nice(conf.notifications.relay_niceness)
     sender = notifications.Notifications(conf)
     sender.publisher_id = args.publisher_id
     sender.rebuild_notifier()

@@ -22,7 +22,11 @@ OPTS = [
                      'µs per notification instead of the ~300 µs of CPU '
                      'oslo.messaging spends on each); false sends them '
                      'from threads of the worker.'),
-    cfg.IntOpt('sender_threads', default=4, min=1,
+    cfg.IntOpt('relay_niceness', default=10, min=0, max=19,
+               help='Niceness the relay process adds to its own: on a busy '
+                    'machine requests come first, and notifications the '
+                    'relay has no CPU left for are dropped and counted.'),
+    cfg.IntOpt('sender_threads', default=8, min=1,
                help='Threads (green threads under cloudprefs-api) sending '
                     'notifications, per process. oslo.messaging waits for '
                     'the broker to confirm each message, so one sender '

@@ -90,3 +90,35 @@ def test_a_full_queue_drops_and_counts_without_blocking():
     gate.set()
     assert sender.flush(timeout=5)
     assert len(fake.sent) == 10 - sender.dropped
+
+
+RELAY_NEVER_WAITS = '''
+import sys
+import eventlet
+eventlet.monkey_patch()
+from oslo_config import cfg
+from cloudprefs import conf as cloudprefs_conf
+from cloudprefs import notification_relay
+conf = cfg.ConfigOpts()
+cloudprefs_conf.register_opts(conf)
+conf([], default_config_files=[])
+relay = notification_relay.Relay(conf, 'cloudprefs-api.test')
+# A relay that never reads: its pipe fills up.
+relay._command = [sys.executable, '-c', 'import time; time.sleep(60)']
+outcomes = [relay.send({}, 'e', {'x': 'y' * 200}) for _ in range(20000)]
+relay._process.kill()
+print(outcomes.count(None), outcomes.count('dropped'))
+'''
+
+
+def test_a_full_relay_pipe_drops_instead_of_waiting_under_eventlet():
+    """eventlet's green os.write waits for a full pipe to drain; the
+    worker must drop and count instead (the subprocess would hang)."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, '-c', RELAY_NEVER_WAITS],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    handed, dropped = map(int, result.stdout.split())
+    assert handed > 0 and dropped > 0
+    assert handed + dropped == 20000
