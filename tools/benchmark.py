@@ -482,13 +482,9 @@ def main(argv=None):
                                      args.duration), medians, ceiling)
             if notifying is not None:
                 print_notification_cost(medians, workloads)
-                lost = [line for line in notifying[0].log().splitlines()
-                        if 'Notifications lost so far' in line]
-                print('  the notifying server\'s last count of lost '
-                      'notifications: %s' % (
-                          lost[-1].split('] ', 1)[-1] if lost
-                          else 'none lost'))
 
+        if notifying is not None:
+            print_notifications_lost(notifying[0])
         if args.large:
             large_options = {section: dict(values)
                              for section, values in options.items()}
@@ -540,6 +536,17 @@ def start_notifying_api(workdir, connection, auth, keystone_sections,
                        notify_options)
     cleanups.append(server.stop)
     return server, Measured(server.process.pid)
+
+
+def print_notifications_lost(server):
+    """Stop the notifying server: its relay then sends what it holds (for
+    up to 10 s) and logs its final counts."""
+    server.stop()
+    time.sleep(12)
+    counts = [line.split('] ', 1)[-1] for line in server.log().splitlines()
+              if 'Notifications lost so far' in line]
+    print('notifying server, last count of its relay: %s'
+          % (counts[-1] if counts else 'nothing lost'))
 
 
 def print_notification_cost(medians, workloads):

@@ -18,6 +18,7 @@ import yaml
 
 from tests.functional import test_keystone
 from tests.support import api_server
+from tests.support import config
 from tests.support import keystone as keystone_support
 
 REPOSITORY = keystone_support.REPOSITORY
@@ -32,12 +33,8 @@ SERVER_ONLY = {'eventlet', 'pymongo', 'sqlalchemy', 'keystonemiddleware',
 
 
 def client_venv():
-    venv = os.environ.get(VENV_ENV,
-                          os.path.join(REPOSITORY, '.client-venv'))
-    if not os.path.exists(os.path.join(venv, 'bin', 'openstack')):
-        raise RuntimeError('The client is not installed in %s: run '
-                           'tools/run-tests.sh, or set %s' % (venv, VENV_ENV))
-    return venv
+    return config.tool_venv(VENV_ENV, '.client-venv', 'openstack',
+                            'The client')
 
 
 def venv_command(name):
@@ -331,7 +328,6 @@ def tempest_config(deployment):
 
 
 def test_tempest_plugin_against_the_deployment(deployment, tmp_path):
-    from tests.support import config
     workspace = tmp_path / 'tempest'
     # A workspace registry of the test's own, not ~/.tempest's.
     subprocess.run([venv_command('tempest'), 'init', '--workspace-path',

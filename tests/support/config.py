@@ -1,6 +1,7 @@
 """Building configuration for drivers and services under test."""
 
 import json
+import os
 
 from oslo_config import cfg
 
@@ -68,3 +69,17 @@ def write_config_file(path, sections):
                 config_file.write('%s = %s\n' % (name, value))
             config_file.write('\n')
     return path
+
+
+def tool_venv(env_var, default_name, command, what):
+    """The virtualenv beside the repository (made by tools/run-tests.sh)
+    that holds a test tool, or the one ``env_var`` names; a missing one
+    fails the tests."""
+    repository = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    venv = os.environ.get(env_var, os.path.join(repository, default_name))
+    if not os.path.exists(os.path.join(venv, 'bin', command)):
+        raise RuntimeError('%s is not installed in %s: run '
+                           'tools/run-tests.sh, or set %s'
+                           % (what, venv, env_var))
+    return venv

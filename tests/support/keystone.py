@@ -28,12 +28,8 @@ DOMAIN = 'Default'
 
 
 def keystone_venv():
-    venv = os.environ.get(VENV_ENV,
-                          os.path.join(REPOSITORY, '.keystone-venv'))
-    if not os.path.exists(os.path.join(venv, 'bin', 'keystone-manage')):
-        raise RuntimeError('Keystone is not installed in %s: run '
-                           'tools/run-tests.sh, or set %s' % (venv, VENV_ENV))
-    return venv
+    return config.tool_venv(VENV_ENV, '.keystone-venv', 'keystone-manage',
+                            'Keystone')
 
 
 def password_session(auth_url, username, password, project_name=None,
