@@ -40,6 +40,18 @@ F_SETPIPE_SZ = 1031
 PIPE_SIZE = 1024 * 1024
 
 
+def python_executable():
+    """The Python interpreter of this installation. Under uwsgi or
+    mod_wsgi ``sys.executable`` names the server's binary, not Python."""
+    if os.path.basename(sys.executable or '').startswith('python'):
+        return sys.executable
+    for name in ('python3', 'python'):
+        candidate = os.path.join(sys.prefix, 'bin', name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return sys.executable
+
+
 def _write_now(descriptor, data):
     """os.write, never waiting: eventlet's green os.write would wait for
     a full pipe to drain (holding the request), so under its monkey
@@ -55,7 +67,7 @@ class Relay:
     and writes each notification to its pipe without ever waiting."""
 
     def __init__(self, conf, publisher_id):
-        self._command = [sys.executable, '-m', __name__,
+        self._command = [python_executable(), '-m', __name__,
                          '--publisher-id', publisher_id]
         for path in conf.config_file or []:
             self._command += ['--config-file', path]

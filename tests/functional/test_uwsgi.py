@@ -1,5 +1,6 @@
 """The API under uwsgi, from cloudprefs.wsgi.api:application."""
 
+import contextlib
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import requests
 
 from tests.support import config
 from tests.support import network
+from tests.support import rabbitmq
 
 
 SAMPLE_INI = os.path.join('etc', 'cloudprefs', 'uwsgi.ini')
@@ -23,11 +25,18 @@ SAMPLE_INI = os.path.join('etc', 'cloudprefs', 'uwsgi.ini')
 def uwsgi_api(tmp_path):
     """uwsgi run from the shipped sample ini, with only its socket and
     configuration file changed."""
+    with run_uwsgi(tmp_path, {}) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def run_uwsgi(tmp_path, sections):
     port = network.free_port()
-    conf_path = config.write_config_file(str(tmp_path / 'cloudprefs.conf'), {
-        'DEFAULT': {'auth_strategy': 'noauth',
-                    'state_path': str(tmp_path / 'state')},
-    })
+    options = {'DEFAULT': {'auth_strategy': 'noauth',
+                           'state_path': str(tmp_path / 'state')}}
+    options.update(sections)
+    conf_path = config.write_config_file(str(tmp_path / 'cloudprefs.conf'),
+                                         options)
     with open(SAMPLE_INI) as sample:
         ini = sample.read()
     ini = re.sub(r'(?m)^http11-socket = .*$',
@@ -49,6 +58,28 @@ def uwsgi_api(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_notifications_under_uwsgi(tmp_path, rabbitmq_vhost):
+    """The relay of a uwsgi worker is started with Python, not with the
+    uwsgi binary that sys.executable names there."""
+    collector = rabbitmq.Collector(rabbitmq_vhost.url())
+    sections = {'oslo_messaging_notifications': {
+        'driver': 'messagingv2', 'transport_url': rabbitmq_vhost.url()},
+        'oslo_messaging_rabbit': {'amqp_durable_queues': 'true'}}
+    try:
+        with run_uwsgi(tmp_path, sections) as url:
+            container = 'uwsgi-' + uuid.uuid4().hex
+            assert requests.post(url + '/v1/' + container, data='{"a": 1}',
+                                 headers={'X-User-Id': 'u'},
+                                 timeout=30).status_code == 204
+            event = collector.wait_for(
+                lambda message: message['payload'].get('container')
+                == container, timeout=20)
+        assert event is not None, (tmp_path / 'uwsgi.log').read_text()[-3000:]
+        assert event['event_type'] == 'cloudprefs.container.create'
+    finally:
+        collector.stop()
 
 
 def test_seed_examples_under_uwsgi(uwsgi_api):
