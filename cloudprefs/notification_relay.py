@@ -24,6 +24,7 @@ import fcntl
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -139,6 +140,9 @@ def main(argv=None):
     from cloudprefs import notifications
     from cloudprefs import service
     argv = sys.argv[1:] if argv is None else argv
+    # Ctrl-C in a terminal reaches the whole process group: the relay
+    # ends when its worker closes the pipe, after sending what it holds.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parser = argparse.ArgumentParser()
     parser.add_argument('--publisher-id', required=True)
     args, config_args = parser.parse_known_args(argv)
