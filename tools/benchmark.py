@@ -387,6 +387,12 @@ def main(argv=None):
                              'then labelled tuned)')
     parser.add_argument('--large', action='store_true')
     parser.add_argument('--notifications', action='store_true')
+    parser.add_argument('--notification-driver', default='messagingv2',
+                        help='with --notifications: oslo.messaging\'s '
+                             '"test" driver keeps messages in the relay\'s '
+                             'memory, which measures the service\'s own '
+                             'hand-over apart from oslo.messaging\'s and '
+                             'RabbitMQ\'s work')
     parser.add_argument('--scaling', action='store_true')
     parser.add_argument('--soak', type=int, default=0, metavar='SECONDS')
     parser.add_argument('--output')
@@ -436,7 +442,8 @@ def main(argv=None):
         if args.notifications:
             notifying = start_notifying_api(workdir, connection, args.auth,
                                             keystone_sections, options,
-                                            cleanups)
+                                            cleanups,
+                                            args.notification_driver)
 
         trivial_port = network.free_port()
         trivial = subprocess.Popen([sys.executable, __file__,
@@ -520,7 +527,7 @@ NOTIFYING = ' +notify'
 
 
 def start_notifying_api(workdir, connection, auth, keystone_sections,
-                        options, cleanups):
+                        options, cleanups, driver='messagingv2'):
     """A second cloudprefs-api like the first, sending notifications to a
     vhost of its own on the machine's RabbitMQ; (server, Measured)."""
     from tests.support import rabbitmq
@@ -529,7 +536,7 @@ def start_notifying_api(workdir, connection, auth, keystone_sections,
     notify_options = {section: dict(values)
                       for section, values in options.items()}
     notify_options['oslo_messaging_notifications'] = {
-        'driver': 'messagingv2', 'transport_url': vhost.url()}
+        'driver': driver, 'transport_url': vhost.url()}
     notify_dir = os.path.join(workdir, 'notify')
     os.makedirs(notify_dir)
     server = start_api(notify_dir, connection, auth, keystone_sections,
