@@ -36,6 +36,8 @@ import time
 from oslo_context import context as oslo_context
 import oslo_messaging
 
+from cloudprefs import notification_pipe
+
 LOG = logging.getLogger(__name__)
 
 EVENT_PREFIX = 'cloudprefs.'
@@ -120,8 +122,7 @@ class Notifications:
             self.rebuild_notifier()
         self._relay = None
         if relay and drivers:
-            from cloudprefs import notification_relay
-            self._relay = notification_relay.Relay(conf, self.publisher_id)
+            self._relay = notification_pipe.Relay(conf, self.publisher_id)
         self.sent = 0
         self.dropped = 0
         self.failed = 0

@@ -98,11 +98,11 @@ import eventlet
 eventlet.monkey_patch()
 from oslo_config import cfg
 from cloudprefs import conf as cloudprefs_conf
-from cloudprefs import notification_relay
+from cloudprefs import notification_pipe
 conf = cfg.ConfigOpts()
 cloudprefs_conf.register_opts(conf)
 conf([], default_config_files=[])
-relay = notification_relay.Relay(conf, 'cloudprefs-api.test')
+relay = notification_pipe.Relay(conf, 'cloudprefs-api.test')
 # A relay that never reads: its pipe fills up.
 relay._command = [sys.executable, '-c', 'import time; time.sleep(60)']
 outcomes = [relay.send({}, 'e', {'x': 'y' * 200}) for _ in range(20000)]
