@@ -22,8 +22,12 @@ PORT = 5672
 
 
 def rabbitmqctl(*args):
-    result = subprocess.run(['rabbitmqctl', *args], capture_output=True,
-                            text=True, timeout=120)
+    # rabbitmqctl needs the broker's Erlang cookie: root's or rabbitmq's.
+    command = ['rabbitmqctl', *args]
+    if os.geteuid() != 0:
+        command[:0] = ['sudo', '-n']
+    result = subprocess.run(command, capture_output=True, text=True,
+                            timeout=120)
     if result.returncode != 0:
         raise RuntimeError('rabbitmqctl %s failed (is RabbitMQ running? run '
                            'tools/test-setup.sh): %s'
