@@ -58,9 +58,8 @@ def main(argv=None):
     # when that is not enough its pipe fills and the worker drops (and
     # counts) notifications instead of serving fewer requests.
     os.nice(conf.notifications.relay_niceness)
-    sender = notifications.Notifications(conf)
-    sender.publisher_id = args.publisher_id
-    sender.rebuild_notifier()
+    sender = notifications.Notifications(conf,
+                                         publisher_id=args.publisher_id)
     relay(sys.stdin.buffer, sender)
     sender.flush(timeout=FLUSH_TIMEOUT)
     sender.warn_if_lost()

@@ -35,6 +35,7 @@ import time
 
 from oslo_context import context as oslo_context
 import oslo_messaging
+from oslo_messaging import opts as oslo_messaging_opts
 
 from cloudprefs import notification_pipe
 
@@ -75,9 +76,22 @@ _send_failures = _SendFailures()
 logging.getLogger(DRIVER_LOGGER).addFilter(_send_failures)
 
 
-def event_for(change, request_context=None):
-    """``(event_type, payload)`` of a :class:`records.Change`."""
-    context = request_context or oslo_context.get_current()
+def configured_drivers(conf):
+    """The notification drivers ``[oslo_messaging_notifications] driver``
+    names, but ``noop``. The options are oslo.messaging's, registered here
+    so they can be read before (or without) making a transport; and
+    oslo.messaging's Notifier.is_enabled() is true even with no driver,
+    which sends nothing."""
+    group = 'oslo_messaging_notifications'
+    conf.register_opts(dict(oslo_messaging_opts.list_opts())[group],
+                       group=group)
+    return set(conf[group].driver) - {'noop'}
+
+
+def event_for(change, context):
+    """``(event_type, payload)`` of a :class:`records.Change` made by the
+    request of ``context`` (an oslo.context RequestContext, or None when
+    no request made it)."""
     payload = {
         'user_id': change.user_id,
         'project_id': getattr(context, 'project_id', None),
@@ -108,21 +122,22 @@ class Notifications:
     """
 
     def __init__(self, conf, service='cloudprefs-api', host=None,
-                 relay=False):
-        self.publisher_id = '%s.%s' % (service, host or socket.gethostname())
-        self._conf = conf
-        self._notifier = None
+                 relay=False, publisher_id=None):
+        self.publisher_id = publisher_id or '%s.%s' % (
+            service, host or socket.gethostname())
         self._queue_size = conf.notifications.queue_size
         self._sender_threads = conf.notifications.sender_threads
-        self._transport = oslo_messaging.get_notification_transport(conf)
-        # Notifier.is_enabled() is true with no driver at all, which
-        # sends nothing: look at the configured drivers instead.
-        drivers = set(conf.oslo_messaging_notifications.driver) - {'noop'}
-        if drivers:
-            self.rebuild_notifier()
+        self.enabled = bool(configured_drivers(conf))
+        # Who sends: the relay process, or this process's Notifier
+        # (neither, and no transport at all, when nothing is sent).
         self._relay = None
-        if relay and drivers:
+        self._notifier = None
+        if self.enabled and relay:
             self._relay = notification_pipe.Relay(conf, self.publisher_id)
+        elif self.enabled:
+            self._notifier = oslo_messaging.Notifier(
+                oslo_messaging.get_notification_transport(conf),
+                publisher_id=self.publisher_id)
         self.sent = 0
         self.dropped = 0
         self.failed = 0
@@ -131,18 +146,9 @@ class Notifications:
         self._queue = None
         self._last_warning = 0.0
 
-    def rebuild_notifier(self):
-        """(Re)make the oslo.messaging Notifier with ``publisher_id``."""
-        self._notifier = oslo_messaging.Notifier(
-            self._transport, publisher_id=self.publisher_id)
-
-    @property
-    def enabled(self):
-        return self._notifier is not None
-
     def storage_changed(self, change):
         """The storage driver's change listener."""
-        if self._notifier is None:
+        if not self.enabled:
             return
         context = oslo_context.get_current()
         event_type, payload = event_for(change, context)
@@ -152,7 +158,7 @@ class Notifications:
 
     def emit(self, context_dict, event_type, payload):
         """Queue one notification; never blocks."""
-        if self._notifier is None:
+        if not self.enabled:
             return
         if self._relay is not None:
             outcome = self._relay.send(context_dict, event_type, payload)

@@ -17,6 +17,7 @@ from keystoneauth1 import session as ks_session
 from cloudprefs.conf import service_credentials
 from cloudprefs import logsafe
 from cloudprefs import notifications
+from cloudprefs.storage import records
 
 LOG = logging.getLogger(__name__)
 
@@ -50,9 +51,10 @@ def purge_user(driver, notifier, user_id, reason):
     deleted = driver.delete_user(user_id)
     LOG.info('Purged the data of user %s (%s): %d containers',
              logsafe.escape(user_id), reason, deleted)
-    notifier.emit({}, notifications.EVENT_PREFIX + 'user.purge', {
-        'user_id': user_id, 'containers': deleted, 'project_id': None,
-        'request_id': None, 'initiator_user_id': None, 'reason': reason})
+    event_type, payload = notifications.event_for(
+        records.Change('purge', user_id, None, None, 0, deleted), None)
+    payload['reason'] = reason
+    notifier.emit({}, event_type, payload)
     return deleted
 
 

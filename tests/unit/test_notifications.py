@@ -32,8 +32,9 @@ class FakeNotifier:
 
 
 def enabled(conf, notifier):
+    """A sender that sends through ``notifier`` from its own threads."""
     sender = notifications.Notifications(conf, host='h1')
-    sender._notifier = notifier
+    sender.enabled, sender._notifier = True, notifier
     return sender
 
 
@@ -63,6 +64,8 @@ def test_disabled_by_default_and_sends_nothing():
     assert sender.publisher_id.startswith('cloudprefs-api.')
     sender.storage_changed(records.Change('create', 'u', 'c', 1, 2))
     assert sender._queue is None
+    # Nothing to send with: no oslo.messaging transport, no relay.
+    assert sender._notifier is None and sender._relay is None
 
 
 def test_sent_with_the_context_without_its_token():
