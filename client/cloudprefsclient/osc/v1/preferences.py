@@ -11,6 +11,8 @@ from cliff import columns
 from osc_lib.command import command
 from osc_lib import exceptions as osc_exceptions
 
+from cloudprefsclient import paths
+
 
 class JSONColumn(columns.FormattableColumn):
     """A JSON value: compact JSON text in a table, the value itself in
@@ -173,8 +175,7 @@ class SetPreference(command.Command):
             etag = parsed_args.if_match
             for key, value in values.items():
                 etag = prefs.set_value(
-                    container, path.rstrip('/') + '/' + key.replace(
-                        '%', '%25').replace('/', '%2F'), value,
+                    container, paths.split(path) + [key], value,
                     user_id=parsed_args.user_id,
                     if_match=etag if parsed_args.if_match else None)
             return
