@@ -20,6 +20,7 @@ from hypothesis import strategies
 import pytest
 
 from tests.support import api_server
+from tests.support import network
 
 EXAMPLES = int(os.environ.get('CLOUDPREFS_FUZZ_EXAMPLES', '20')) * 10
 
@@ -66,15 +67,7 @@ def send(port, request):
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        answer = b''
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                return answer
-            if not chunk:
-                return answer
-            answer += chunk
+        return network.read_until_closed(sock)
 
 
 @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.support import api_server
+from tests.support import network
 
 
 @pytest.fixture(scope='module')
@@ -36,17 +37,12 @@ class Raw:
         return self.exchange(head + headers + b'\r\n' + body)
 
     def exchange(self, data, read=True):
-        with socket.create_connection(('127.0.0.1', self.port),
-                                      timeout=30) as sock:
-            sock.sendall(data)
-            if not read:
-                return None
-            answer = b''
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
+        if not read:
+            with socket.create_connection(('127.0.0.1', self.port),
+                                          timeout=30) as sock:
+                sock.sendall(data)
+            return None
+        answer = network.raw_exchange(self.port, data)
         head, _, body = answer.partition(b'\r\n\r\n')
         return int(head.split()[1]), head.decode('latin-1'), body
 

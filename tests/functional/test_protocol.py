@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.support import api_server
+from tests.support import network
 
 HEADER_TIMEOUT = 1.0
 IDLE_TIMEOUT = 2
@@ -35,23 +36,12 @@ def connect(server):
 
 
 def read_all(sock):
-    data = b''
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
+    return network.read_until_closed(sock, timeout_ends=True)
 
 
 def exchange(server, data):
     """Send raw bytes; everything the server answers until it closes."""
-    with connect(server) as sock:
-        sock.sendall(data)
-        return read_all(sock)
+    return network.raw_exchange(server.port, data, timeout_ends=True)
 
 
 def statuses(answer):

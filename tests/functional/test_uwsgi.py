@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -114,16 +113,10 @@ def test_a_chunked_body_is_refused_not_lost(uwsgi_api):
     taken for an empty body, a merge would answer 204 and store {}."""
     port = int(uwsgi_api.rsplit(':', 1)[1])
     user = 'user-' + uuid.uuid4().hex
-    with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
-        sock.sendall(b'POST /v1/c HTTP/1.1\r\nHost: x\r\nX-User-Id: %s\r\n'
-                     b'Connection: close\r\nTransfer-Encoding: chunked\r\n'
-                     b'\r\n7\r\n{"k":2}\r\n0\r\n\r\n' % user.encode())
-        answer = b''
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+    answer = network.raw_exchange(
+        port, b'POST /v1/c HTTP/1.1\r\nHost: x\r\nX-User-Id: %s\r\n'
+        b'Connection: close\r\nTransfer-Encoding: chunked\r\n'
+        b'\r\n7\r\n{"k":2}\r\n0\r\n\r\n' % user.encode())
     assert answer.startswith(b'HTTP/1.1 411'), answer[:200]
     error = json.loads(answer.partition(b'\r\n\r\n')[2])['errors'][0]
     assert error['code'] == 'cloudprefs.length_required'

@@ -28,6 +28,33 @@ def wait_for_port(port, timeout=30.0, process=None):
                        % (port, timeout))
 
 
+def read_until_closed(sock, timeout_ends=False):
+    """Every byte the peer sends until it closes or resets the connection
+    (with ``timeout_ends``, until a read times out too)."""
+    data = b''
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        except socket.timeout:
+            if timeout_ends:
+                break
+            raise
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def raw_exchange(port, data, timeout_ends=False):
+    """Send ``data`` exactly as given on a new loopback connection; every
+    byte answered until the server closes it."""
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
+        sock.sendall(data)
+        return read_until_closed(sock, timeout_ends)
+
+
 class TCPProxy:
     """Forwards 127.0.0.1:<port> to a backend; ``cut()`` simulates an outage.
 
