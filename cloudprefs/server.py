@@ -27,6 +27,7 @@ import eventlet.hubs
 import eventlet.wsgi
 import greenlet
 
+from cloudprefs.api import waiting
 from cloudprefs import protocol
 from cloudprefs import storage
 
@@ -84,6 +85,8 @@ def serve(conf, sock, app):
             eventlet.sleep(0.1)
         LOG.info('Stopping: finishing requests in flight (at most %d s)',
                  conf.graceful_shutdown_timeout)
+        # Long-polls and watches are answered now, with what they have.
+        waiting.release_all()
         if conf.graceful_shutdown_timeout:
             eventlet.spawn_after(conf.graceful_shutdown_timeout,
                                  _exit_now, 'graceful shutdown timed out')

@@ -129,13 +129,168 @@ class StorageContract:
         driver.delete_user('é')
         assert driver.list_users() == sorted([OTHER, USER, 'z'])
 
+    # Change feed -------------------------------------------------------------
+
+    @staticmethod
+    def _feed(driver, user=USER, cursor=0, limit=1000):
+        page = driver.changes_since(user, cursor, limit)
+        return [(entry.container, entry.revision) for entry in page.changes]
+
+    def test_feed_holds_each_container_once_at_its_latest_change(
+            self, driver):
+        assert driver.changes_since(USER, 0, 10) == ([], 0, False)
+        a = driver.merge(USER, 'a', {'k': 1})
+        b = driver.merge(USER, 'b', {})
+        a2 = driver.set_value(USER, 'a', ['k'], 2)
+        assert 0 < a.position < b.position < a2.position
+        page = driver.changes_since(USER, 0, 10)
+        assert [tuple(entry) for entry in page.changes] == [
+            ('b', b.revision, b.position), ('a', a2.revision, a2.position)]
+        assert (page.cursor, page.more) == (a2.position, False)
+        assert driver.feed_position(USER) == a2.position
+        # Nothing after the cursor; the cursor stays.
+        assert driver.changes_since(USER, page.cursor, 10) == (
+            [], page.cursor, False)
+        assert self._feed(driver, cursor=b.position) == [('a', a2.revision)]
+
+    def test_writes_that_change_nothing_take_no_position(self, driver):
+        written = driver.merge(USER, 'c', {'a': 1})
+        position = driver.feed_position(USER)
+        for write in (lambda: driver.merge(USER, 'c', {'a': 1}),
+                      lambda: driver.delete_value(USER, 'c', ['missing']),
+                      lambda: driver.delete_value(USER, 'missing', ['a']),
+                      lambda: driver.delete_container(USER, 'missing')):
+            assert write().position is None
+        assert driver.delete_all_containers(OTHER).position is None
+        assert driver.feed_position(USER) == position == written.position
+
+    def test_deletions_leave_tombstones(self, driver):
+        driver.merge(USER, 'a', {})
+        driver.merge(USER, 'b', {'x': 1})
+        driver.merge(USER, 'c', {})
+        deleted = driver.delete_container(USER, 'a')
+        assert deleted.revision is None and deleted.position > 0
+        assert self._feed(driver)[-1] == ('a', None)
+        page = driver.changes_since(USER, 0, 10)
+        assert page.changes[-1].deleted and page.cursor == deleted.position
+        # Deleting everything: a tombstone each, at positions of their own.
+        everything = driver.delete_all_containers(USER)
+        feed = driver.changes_since(USER, page.cursor, 10)
+        assert sorted((entry.container, entry.revision)
+                      for entry in feed.changes) == [('b', None),
+                                                     ('c', None)]
+        assert len({entry.position for entry in feed.changes}) == 2
+        assert feed.cursor == everything.position
+        # A container made again appears once, not deleted.
+        again = driver.merge(USER, 'a', {'new': True})
+        assert self._feed(driver, cursor=feed.cursor) == [
+            ('a', again.revision)]
+        assert ('a', None) not in self._feed(driver)
+
+    def test_feed_pages_follow_positions(self, driver):
+        for index in range(7):
+            driver.merge(USER, 'c%d' % index, {})
+        driver.set_value(USER, 'c0', ['k'], 1)
+        seen, cursor, pages = [], 0, 0
+        while True:
+            page = driver.changes_since(USER, cursor, 3)
+            assert len(page.changes) <= 3
+            seen.extend(entry.container for entry in page.changes)
+            cursor, pages = page.cursor, pages + 1
+            if not page.more:
+                break
+        assert seen == ['c%d' % index for index in range(1, 7)] + ['c0']
+        assert pages == 3
+        assert cursor == driver.feed_position(USER)
+
+    def test_feeds_are_per_user(self, driver):
+        driver.merge(USER, 'mine', {})
+        driver.merge(OTHER, 'theirs', {})
+        driver.delete_all_containers(OTHER)
+        assert self._feed(driver) == [
+            ('mine', driver.get_meta(USER, 'mine').revision)]
+        assert self._feed(driver, user=OTHER) == [('theirs', None)]
+        assert driver.feed_positions([USER, OTHER, 'nobody']) == {
+            USER: 1, OTHER: 2}
+
+    def test_a_cursor_ahead_of_the_feed_is_refused(self, driver):
+        driver.merge(USER, 'c', {})
+        with pytest.raises(exceptions.CursorExpired):
+            driver.changes_since(USER, 2, 10)
+        with pytest.raises(exceptions.CursorExpired):
+            driver.changes_since(OTHER, 1, 10)
+
+    def test_purged_user_has_no_feed(self, driver):
+        driver.merge(USER, 'c', {})
+        driver.delete_container(USER, 'c')
+        assert driver.delete_user(USER) == 0
+        assert driver.feed_position(USER) == 0
+        assert driver.changes_since(USER, 0, 10) == ([], 0, False)
+        with pytest.raises(exceptions.CursorExpired):
+            driver.changes_since(USER, 2, 10)
+
+    def test_old_tombstones_expire_and_old_cursors_with_them(self, driver):
+        driver.merge(USER, 'kept', {})
+        gone = driver.merge(USER, 'gone', {})
+        deleted = driver.delete_container(USER, 'gone')
+        driver.merge(OTHER, 'x', {})
+        driver.delete_container(OTHER, 'x')
+        assert driver.expire_tombstones(3600) == 0     # too young
+        time.sleep(0.01)
+        assert driver.expire_tombstones(0.005) == 2
+        assert self._feed(driver) == [
+            ('kept', driver.get_meta(USER, 'kept').revision)]
+        # A reader behind the dropped tombstone has to start again; one at
+        # it, or at 0, goes on.
+        with pytest.raises(exceptions.CursorExpired):
+            driver.changes_since(USER, gone.position, 10)
+        assert driver.changes_since(USER, deleted.position, 10) == (
+            [], deleted.position, False)
+        assert len(driver.changes_since(USER, 0, 10).changes) == 1
+        assert driver.expire_tombstones(0) == 0
+
+    def test_feed_followed_while_writers_write_misses_nothing(self, driver):
+        names = ['c%d' % index for index in range(6)]
+        done = []
+
+        def write(index):
+            name = names[index % len(names)]
+            if index % 5 == 4:
+                driver.delete_container(USER, name)
+            else:
+                driver.set_value(USER, name, ['k%d' % index], index)
+
+        def follow():
+            state, cursor, last = {}, 0, 0
+            while True:
+                finished = bool(done)
+                page = driver.changes_since(USER, cursor, 7)
+                for entry in page.changes:
+                    assert entry.position > last    # in order, no repeat
+                    last = entry.position
+                    state[entry.container] = entry.revision
+                assert page.cursor >= cursor
+                cursor = page.cursor
+                if finished and not page.more:
+                    return state
+
+        with concurrent.futures.ThreadPoolExecutor(5) as pool:
+            follower = pool.submit(follow)
+            list(pool.map(write, range(120)))
+            done.append(True)
+            state = follower.result(timeout=60)
+        final = {name: driver.get_meta(USER, name).revision
+                 for name in driver.list_containers(USER)}
+        assert {name: revision for name, revision in state.items()
+                if revision is not None} == final
+
     # Change listeners --------------------------------------------------------
 
     def test_every_durable_change_is_announced_once(self, driver):
         seen = []
         driver.add_change_listener(seen.append)
-        created = driver.merge(USER, 'c', {'a': 1})
-        updated = driver.set_value(USER, 'c', ['b'], [1])
+        created = driver.merge(USER, 'c', {'a': 1}).revision
+        updated = driver.set_value(USER, 'c', ['b'], [1]).revision
         driver.merge(USER, 'c', {'a': 1})             # changes nothing
         driver.delete_value(USER, 'c', ['missing'])   # changes nothing
         driver.delete_container(USER, 'missing')      # changes nothing
@@ -144,7 +299,7 @@ class StorageContract:
         driver.merge(USER, 'e', {})
         driver.delete_user(USER)
         driver.delete_user(USER)                      # nothing left
-        assert [tuple(change) for change in seen] == [
+        assert [tuple(change)[:6] for change in seen] == [
             ('create', USER, 'c', created, len('{"a":1}'), 1),
             ('update', USER, 'c', updated, len('{"a":1,"b":[1]}'), 1),
             ('delete', USER, 'c', None, 0, 1),
@@ -215,7 +370,7 @@ class StorageContract:
                     {'a': {'b': 1}, 's': 'str'})
 
     def test_delete_value_of_missing_container_creates_nothing(self, driver):
-        assert driver.delete_value(USER, 'missing', ['a']) is None
+        assert driver.delete_value(USER, 'missing', ['a']).revision is None
         assert driver.list_containers(USER) == []
 
     def test_a_path_read_is_byte_for_byte_the_whole_read(self, driver):
@@ -258,7 +413,7 @@ class StorageContract:
                 driver.get_value(USER, 'c', ['m0500'])
 
     def test_meta_without_the_value(self, driver):
-        revision = driver.merge(USER, 'c', {'é': [1, 2]})   # 12 bytes
+        revision = driver.merge(USER, 'c', {'é': [1, 2]}).revision  # 12 B
         meta = driver.get_meta(USER, 'c')
         container = driver.get_container(USER, 'c')
         assert (meta.revision, meta.size) == (revision, 12)
@@ -331,6 +486,9 @@ class StorageContract:
         revisions.append(driver.merge(USER, 'c', {'b': [1]}))
         revisions.append(driver.merge_patch(USER, 'c', [], {'b': None}))
         revisions.append(driver.delete_value(USER, 'c', ['a']))
+        positions = [written.position for written in revisions]
+        assert positions == sorted(set(positions))
+        revisions = [written.revision for written in revisions]
         assert revisions == sorted(set(revisions))
         container = driver.get_container(USER, 'c')
         assert container.revision == revisions[-1]
@@ -338,7 +496,7 @@ class StorageContract:
         assert abs(container.modified_at - time.time()) < 60
 
     def test_a_write_that_changes_nothing_stores_nothing(self, driver):
-        revision = driver.merge(USER, 'c', {'a': {'x': 1}, 'b': 1.0})
+        revision = driver.merge(USER, 'c', {'a': {'x': 1}, 'b': 1.0}).revision
         modified_at = driver.get_container(USER, 'c').modified_at
         for write in (
                 lambda: driver.merge(USER, 'c', {}),
@@ -352,12 +510,12 @@ class StorageContract:
                 lambda: driver.set_value(USER, 'c', ['a'], {'x': 1},
                                          precondition=Precondition(
                                              {revision}))):
-            assert write() == revision
+            assert write() == (revision, None)
         container = driver.get_container(USER, 'c')
         assert container.revision == revision
         assert container.modified_at == modified_at
         # Equal in Python is not equal in JSON: 1 is not 1.0.
-        assert driver.set_value(USER, 'c', ['b'], 1) > revision
+        assert driver.set_value(USER, 'c', ['b'], 1).revision > revision
 
     def test_a_write_that_changes_nothing_is_judged_on_what_is_stored(
             self, driver_factory):
@@ -369,9 +527,9 @@ class StorageContract:
         assert second.get_container(USER, 'c').value == {'a': 1}
 
     def test_recreated_container_gets_a_new_revision(self, driver):
-        first = driver.merge(USER, 'c', {})
+        first = driver.merge(USER, 'c', {}).revision
         driver.delete_container(USER, 'c')
-        assert driver.merge(USER, 'c', {}) > first
+        assert driver.merge(USER, 'c', {}).revision > first
 
     # Limits ------------------------------------------------------------------
 
@@ -456,7 +614,7 @@ class StorageContract:
     def test_if_match_is_judged_on_what_is_stored(self, driver_factory):
         first, second = driver_factory(), driver_factory()
         first.set_value(USER, 'c', ['a'], 1)
-        newer = second.set_value(USER, 'c', ['a'], 2)
+        newer = second.set_value(USER, 'c', ['a'], 2).revision
         first.set_value(USER, 'c', ['a'], 3,
                         precondition=Precondition({newer}))
         assert second.get_container(USER, 'c').value == {'a': 3}
@@ -498,9 +656,11 @@ class StorageContract:
         'replace_if_revision': lambda d: d.set_value(USER, 'c', ['k'], 2)
         and d.get_container(USER, 'c').value == {'k': 2},
         'delete_if_revision': lambda d: d.delete_container(
-            USER, 'c', Precondition(exists=True)) is None and
+            USER, 'c', Precondition(exists=True)).revision is None and
         d.list_containers(USER) == [],
-        'delete_all': lambda d: d.delete_user(USER) == 1 and
+        'delete_all': lambda d: d.delete_all_containers(USER).position
+        and d.list_containers(USER) == [],
+        'purge_user': lambda d: d.delete_user(USER) == 1 and
         d.list_containers(USER) == [],
         'list_user_ids': lambda d: d.list_users() == [USER],
         'list_names': lambda d: d.list_containers(USER) == ['c'],
@@ -509,6 +669,13 @@ class StorageContract:
                                   user, name, read in d.export_containers()
                                   ] == [(USER, 'c', '{"k":1}')],
         'ping': lambda d: d.check_health() is None,
+        'read_feed': lambda d: [entry.container for entry in
+                                d.changes_since(USER, 0, 10).changes
+                                ] == ['c'],
+        'read_feed_position': lambda d: d.feed_position(USER) == 1,
+        'read_feed_positions': lambda d: d.feed_positions([USER, OTHER])
+        == {USER: 1},
+        'drop_tombstones': lambda d: d.expire_tombstones(0) == 0,
     }
 
     @staticmethod
@@ -573,7 +740,7 @@ class StorageContract:
     def test_a_write_whose_reply_is_lost_is_done_once(self, driver_factory,
                                                       write):
         driver = driver_factory(containers_per_user=2, bytes_per_user=100)
-        revision = driver.merge(USER, 'c', {'k': 1})
+        revision = driver.merge(USER, 'c', {'k': 1}).revision
         primitive, operation = {
             'create': ('insert_if_absent',
                        lambda: driver.merge(USER, 'd', {'k': 2})),
@@ -585,7 +752,7 @@ class StorageContract:
         failed = self._inject(driver, primitive,
                               exceptions.TransientError('reply lost'), 1,
                               after_doing_it=True)
-        outcome = operation()
+        outcome = operation().revision
         assert len(failed) == 1
         healthy = driver_factory()
         if write == 'create':
@@ -717,9 +884,10 @@ class StorageContract:
     # Preconditions -----------------------------------------------------------
 
     def test_if_match_revision(self, driver):
-        revision = driver.merge(USER, 'c', {'a': 1})
+        revision = driver.merge(USER, 'c', {'a': 1}).revision
         newer = driver.set_value(USER, 'c', ['b'], 2,
-                                 precondition=Precondition({revision}))
+                                 precondition=Precondition({revision})
+                                 ).revision
         with pytest.raises(exceptions.RevisionMismatch) as caught:
             driver.set_value(USER, 'c', ['b'], 3,
                              precondition=Precondition({revision}))
@@ -743,12 +911,13 @@ class StorageContract:
         assert driver.get_container(USER, 'c').value == {'k': 3}
 
     def test_conditional_deletes(self, driver):
-        revision = driver.merge(USER, 'c', {'a': 1, 'b': 2})
+        revision = driver.merge(USER, 'c', {'a': 1, 'b': 2}).revision
         with pytest.raises(exceptions.RevisionMismatch):
             driver.delete_value(USER, 'c', ['a'],
                                 precondition=Precondition({revision + 1}))
         newer = driver.delete_value(USER, 'c', ['a'],
-                                    precondition=Precondition({revision}))
+                                    precondition=Precondition({revision})
+                                    ).revision
         with pytest.raises(exceptions.RevisionMismatch):
             driver.delete_container(USER, 'c',
                                     precondition=Precondition({revision}))
@@ -760,7 +929,7 @@ class StorageContract:
                                     precondition=Precondition(exists=True))
 
     def test_only_one_of_racing_conditional_writes_wins(self, driver):
-        revision = driver.merge(USER, 'c', {'n': -1})
+        revision = driver.merge(USER, 'c', {'n': -1}).revision
         winners = []
 
         def write(index):
@@ -823,19 +992,19 @@ class NetworkFaultContract:
             self, fault_patterns, proxied_driver_factory, driver_factory):
         driver, proxy = self._driver(proxied_driver_factory)
         proxy.cut_at(fault_patterns['write'])
-        revision = driver.set_value(USER, 'c', ['k'], 2)
+        revision = driver.set_value(USER, 'c', ['k'], 2).revision
         assert proxy.sprung.is_set()
         stored = driver_factory().get_container(USER, 'c')
         assert (stored.value, stored.revision) == ({'k': 2}, revision)
         # And the driver goes on without a restart.
-        assert driver.set_value(USER, 'c', ['k'], 3) > revision
+        assert driver.set_value(USER, 'c', ['k'], 3).revision > revision
 
     def test_write_whose_reply_is_cut_is_done_once(
             self, fault_patterns, proxied_driver_factory, driver_factory):
         driver, proxy = self._driver(proxied_driver_factory)
         before = driver_factory().get_container(USER, 'c').revision
         proxy.cut_at(fault_patterns['write'], after_reply=True)
-        revision = driver.set_value(USER, 'c', ['k'], 2)
+        revision = driver.set_value(USER, 'c', ['k'], 2).revision
         assert proxy.sprung.is_set()
         stored = driver_factory().get_container(USER, 'c')
         assert (stored.value, stored.revision) == ({'k': 2}, revision)

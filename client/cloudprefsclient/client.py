@@ -45,6 +45,17 @@ Usage.__doc__ = ('A user\'s totals and limits; a quota is None when the '
 Stat = collections.namedtuple('Stat', ['bytes', 'etag', 'last_modified'])
 Stat.__doc__ = 'What HEAD tells of a container or a value.'
 
+Change = collections.namedtuple('Change', ['container', 'etag', 'deleted'])
+Change.__doc__ = ('A container\'s latest change in the feed: its ETag '
+                  '(quoted, as reads answer it; None when deleted).')
+
+Changes = collections.namedtuple('Changes', ['changes', 'cursor', 'more'])
+Changes.__doc__ = ('A page of the change feed and the cursor to ask with '
+                   'next; ``more``: ask again at once.')
+
+# Seconds a long-poll's HTTP read may take beyond the wait asked for.
+LONG_POLL_SLACK = 30
+
 
 def _quoted_etag(etag):
     """``If-Match`` wants the quoted form; accept either."""
@@ -81,6 +92,7 @@ class Client:
         self._connect_retries = connect_retries
         self._status_code_retries = status_code_retries
         self.last_request_id = None
+        self.last_cursor = None
         self._adapter = adapter.Adapter(
             session=session, service_type=service_type,
             interface=interface, region_name=region_name,
@@ -114,11 +126,12 @@ class Client:
 
     def _request(self, method, relative_url, user_id=None, params=None,
                  body=_NO_BODY, content_type='application/json',
-                 if_match=None, if_none_match=None):
+                 if_match=None, if_none_match=None, headers=None,
+                 timeout=None):
         query = dict(params or {})
         if user_id is not None:
             query['user_id'] = user_id
-        headers = {'Accept': 'application/json'}
+        headers = dict(headers or {}, Accept='application/json')
         data = None
         if body is not _NO_BODY:
             data = json.dumps(body, ensure_ascii=False,
@@ -133,11 +146,15 @@ class Client:
             retries = {'connect_retries': self._connect_retries,
                        'status_code_retries': self._status_code_retries,
                        'retriable_status_codes': [503]}
+        if timeout is not None:
+            retries['timeout'] = timeout
         response = self._adapter.request(
             self.endpoint + relative_url.lstrip('/'), method,
             params=query, data=data, headers=headers, raise_exc=False,
             **retries)
         self.last_request_id = response.headers.get('X-Openstack-Request-Id')
+        self.last_cursor = response.headers.get('X-Cursor',
+                                                self.last_cursor)
         if response.status_code >= 400:
             raise exceptions.from_response(response)
         return response
@@ -213,6 +230,62 @@ class Client:
 
         return Usage(number('X-Container-Count'), number('X-Bytes-Used'),
                      number('X-Container-Quota'), number('X-Bytes-Quota'))
+
+    # The change feed -----------------------------------------------------
+
+    def cursor(self, user_id=None):
+        """The user's change-feed cursor now: follow the feed from it to
+        see every change made after this call."""
+        return self._request('HEAD', '', user_id=user_id,
+                             params={'limit': 1}).headers['X-Cursor']
+
+    def changes(self, since='0', limit=None, wait=None, user_id=None):
+        """The containers changed after the cursor ``since`` ('0': from
+        the beginning), each once at its latest change, as a
+        :class:`Changes` page. With ``wait`` (seconds), the service holds
+        the request until a change comes or the wait runs out (then the
+        page is empty and the cursor the same). Raises CursorExpired when
+        the cursor is too old: read everything again."""
+        params = {'since': since}
+        if limit is not None:
+            params['limit'] = limit
+        timeout = None
+        if wait is not None:
+            params['wait'] = wait
+            timeout = wait + LONG_POLL_SLACK
+        page = self._request('GET', '', user_id=user_id, params=params,
+                             timeout=timeout).json()
+        return Changes([Change(change['container'],
+                               None if change['deleted']
+                               else '"%s"' % change['revision'],
+                               change['deleted'])
+                        for change in page['changes']],
+                       page['cursor'], page['more'])
+
+    def follow(self, since='0', wait=55, user_id=None):
+        """Yield every change after ``since``, for ever: page after page,
+        long-polling when there is nothing new. The cursor after each
+        yielded change is ``self.last_cursor`` once its page is done."""
+        cursor = since
+        while True:
+            page = self.changes(since=cursor, wait=wait, user_id=user_id)
+            for change in page.changes:
+                yield change
+            cursor = page.cursor
+
+    def watch(self, container, etag, path=None, wait=55, user_id=None):
+        """Wait up to ``wait`` seconds for the container (or the value at
+        ``path``) to leave the revision ``etag``: ``(value, etag)`` once
+        it has, None when the wait ran out. Raises NotFound if it was
+        deleted."""
+        response = self._request(
+            'GET', paths.url(container, path), user_id=user_id,
+            if_none_match=_quoted_etag(etag),
+            headers={'Prefer': 'wait=%d' % wait},
+            timeout=wait + LONG_POLL_SLACK)
+        if response.status_code == 304:
+            return None
+        return response.json(), response.headers.get('ETag')
 
     # Writes --------------------------------------------------------------
 

@@ -57,6 +57,12 @@ class Conflict(ClientError):
     status = 409
 
 
+class CursorExpired(ClientError):
+    """410 ``cloudprefs.cursor_expired``: the change-feed cursor is older
+    than the tombstones the service keeps; read everything again."""
+    status = 410
+
+
 class PreconditionFailed(ClientError):
     status = 412
 
@@ -71,7 +77,7 @@ class ServiceUnavailable(ClientError):
 
 _BY_STATUS = {cls.status: cls for cls in (
     BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
-    PreconditionFailed, RequestTooLarge, ServiceUnavailable)}
+    CursorExpired, PreconditionFailed, RequestTooLarge, ServiceUnavailable)}
 _BY_CODE = {'cloudprefs.quota_exceeded': QuotaExceeded}
 
 

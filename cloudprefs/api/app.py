@@ -9,6 +9,8 @@ from cloudprefs.api import errors
 from cloudprefs.api import paths
 from cloudprefs.api import request as api_request
 from cloudprefs.api import routes
+from cloudprefs.api import waiting
+from cloudprefs import feed_expiry
 from cloudprefs import notifications
 from cloudprefs import policy
 from cloudprefs import storage
@@ -22,10 +24,19 @@ class V1Application:
 
     def __init__(self, conf, storage_driver, authorizer):
         self.limits = conf.api
+        self.changes_conf = conf.changes
         self.retry_after = str(conf.api.retry_after)
         self.storage = storage_driver
         self.authorizer = authorizer
+        self.feed_waiters = waiting.FeedWaiters(storage_driver,
+                                                conf.changes.poll_interval)
+        # The driver of a URL is shared by every application a process
+        # loads: the newest application's waiters hear its changes.
+        storage_driver.add_change_listener(
+            self.feed_waiters.storage_changed, name='feed_waiters')
         self.mapper = routes.make_map()
+        self._conf = conf
+        self._sweeping = False
         # A match depends on the path only; clients repeat their paths.
         self._routematch = functools.lru_cache(maxsize=4096)(
             self.mapper.routematch)
@@ -34,6 +45,10 @@ class V1Application:
         # Plain WSGI around a WebOb request: webob.dec.wsgify would copy
         # itself and inspect the answer on every call.
         environ[api_request.APP_KEY] = self
+        if not self._sweeping:
+            # In the process that serves: after a fork, not in a master.
+            self._sweeping = True
+            feed_expiry.start_sweeping(self.storage, self._conf.changes)
         response = self._respond(api_request.Request(environ))
         return response(environ, start_response)
 
@@ -130,6 +145,12 @@ class V1Application:
                 environ, 403, errors.QUOTA_EXCEEDED,
                 'The write would exceed your %s quota of %d; nothing was '
                 'changed.' % (error.quota, error.limit))
+        if isinstance(error, exceptions.CursorExpired):
+            return errors.error_response(
+                environ, 410, errors.CURSOR_EXPIRED,
+                'The cursor is older than the changes kept (or not a cursor '
+                'of this feed): read every container again, then follow the '
+                'feed from the X-Cursor of that listing.')
         if isinstance(error, exceptions.TooLarge):
             return errors.error_response(
                 environ, 413, errors.CONTAINER_TOO_LARGE,

@@ -35,6 +35,16 @@ class Request(webob.Request):
         return self.environ[APP_KEY].storage
 
     @property
+    def feed_waiters(self):
+        """The process's :class:`~cloudprefs.api.waiting.FeedWaiters`."""
+        return self.environ[APP_KEY].feed_waiters
+
+    @property
+    def changes_conf(self):
+        """The loaded ``[changes]`` option group."""
+        return self.environ[APP_KEY].changes_conf
+
+    @property
     def limits(self):
         """The loaded ``[api]`` option group."""
         return self.environ[APP_KEY].limits

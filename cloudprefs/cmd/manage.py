@@ -6,6 +6,7 @@
     cloudprefs-manage ... export [--output FILE]
     cloudprefs-manage ... import [--input FILE]
     cloudprefs-manage ... purge_deleted_users [--dry-run]
+    cloudprefs-manage ... expire_changes
 
 export writes every user's containers as JSON lines, one container a line:
 ``{"user_id": ..., "container": ..., "value": {...}, "revision": ...,
@@ -144,11 +145,22 @@ def purge_deleted_users(conf, args):
         sys.exit(1)
 
 
+def expire_changes(conf, args):
+    """Drop the change-feed tombstones older than [changes] retention
+    (each cloudprefs-api worker also does it every [changes]
+    expire_interval)."""
+    dropped = storage.get_driver(conf).expire_tombstones(
+        conf.changes.retention)
+    print('Dropped %d tombstones older than %d seconds.'
+          % (dropped, conf.changes.retention))
+
+
 def _add_command_parsers(subparsers):
     commands = (('db_sync', db_sync), ('db_version', db_version),
                 ('usage_sync', usage_sync), ('export', export),
                 ('import', import_),
-                ('purge_deleted_users', purge_deleted_users))
+                ('purge_deleted_users', purge_deleted_users),
+                ('expire_changes', expire_changes))
     parsers = {}
     for name, function in commands:
         parser = subparsers.add_parser(name, help=function.__doc__)

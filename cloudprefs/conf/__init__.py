@@ -6,13 +6,14 @@ package reads a global configuration.
 """
 
 from cloudprefs.conf import api
+from cloudprefs.conf import changes
 from cloudprefs.conf import database
 from cloudprefs.conf import default
 from cloudprefs.conf import notifications
 from cloudprefs.conf import quota
 from cloudprefs.conf import service_credentials
 
-MODULES = (default, api, database, quota, notifications,
+MODULES = (default, api, database, quota, changes, notifications,
            service_credentials)
 
 

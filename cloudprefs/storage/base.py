@@ -132,8 +132,8 @@ class StorageDriver(primitives.Primitives):
     def merge(self, user_id, name, obj, precondition=None):
         """Create the container if needed and replace obj's top-level keys.
 
-        Returns the container's revision. An empty ``obj`` only makes sure
-        the container exists.
+        Returns the :class:`~records.Written` revision and feed position.
+        An empty ``obj`` only makes sure the container exists.
         """
         return self._change(
             user_id, name,
@@ -169,46 +169,65 @@ class StorageDriver(primitives.Primitives):
     def delete_value(self, user_id, name, path, precondition=None):
         """Remove the key at ``path``; a missing one is not an error.
 
-        Returns the container's revision, or None when the container does
-        not exist.
+        The revision in the :class:`~records.Written` answer is None when
+        the container does not exist.
         """
         return self._change(
             user_id, name,
             lambda current: document.delete_at_path(current, path),
             False, precondition)
 
-    def delete_container(self, user_id, name, precondition=None):
+    def delete_container(self, user_id, name, precondition=None
+                         ) -> records.Written:
         """Delete one container; deleting a missing one is not an error
         (but fails a precondition that wants it to exist)."""
         deadline = self._deadline()
         with self._writer_turns.turn(user_id, name):
             self._recent.forget(user_id, name)
             if precondition is None and not self.enforces_quota:
-                if retry.call(deadline, self.delete_if_revision, user_id,
-                              name, None, None):
-                    self._announce(records.Change('delete', user_id, name,
-                                                  None, 0))
-                return
+                return self._deleted(user_id, name, retry.call(
+                    deadline, self.delete_if_revision, user_id, name, None,
+                    None))
             while True:
                 meta = retry.call(deadline, self.read_meta, user_id, name)
                 if precondition is not None:
                     precondition.check(meta and meta.revision)
                 if meta is None:
-                    return
+                    return records.Written(None, None)
                 usage = (records.UsageChange(-1, -meta.size, self.quota)
                          if self.enforces_quota else None)
-                if retry.call(deadline, self.delete_if_revision, user_id,
-                              name, meta.revision, usage):
-                    self._announce(records.Change('delete', user_id, name,
-                                                  None, 0))
-                    return
+                position = retry.call(deadline, self.delete_if_revision,
+                                      user_id, name, meta.revision, usage)
+                if position:
+                    return self._deleted(user_id, name, position)
                 retry.pause_after_lost_race(deadline)
 
-    def delete_user(self, user_id):
-        """Delete every container of the user and their usage record;
-        how many containers went."""
+    def _deleted(self, user_id, name, position):
+        if not position:
+            return records.Written(None, None)
+        self._announce(records.Change('delete', user_id, name, None, 0,
+                                      position=position))
+        return records.Written(None, position)
+
+    def delete_all_containers(self, user_id) -> records.Written:
+        """Delete every container of the user (``DELETE /v1``), leaving
+        tombstones in their feed; the feed position after it (None when
+        there was nothing to delete)."""
         self._recent.forget_user(user_id)
-        deleted = retry.call(self._deadline(), self.delete_all, user_id)
+        deleted, position = retry.call(self._deadline(), self.delete_all,
+                                       user_id)
+        if not deleted:
+            return records.Written(None, None)
+        self._announce(records.Change('purge', user_id, None, None, 0,
+                                      deleted, position))
+        return records.Written(None, position)
+
+    def delete_user(self, user_id):
+        """Remove every trace of the user (containers, usage, change
+        feed), as when the identity service deleted them; how many
+        containers went."""
+        self._recent.forget_user(user_id)
+        deleted = retry.call(self._deadline(), self.purge_user, user_id)
         if deleted:
             self._announce(records.Change('purge', user_id, None, None, 0,
                                           deleted))
@@ -217,6 +236,51 @@ class StorageDriver(primitives.Primitives):
     def list_users(self):
         """Every user id that has data (containers or usage)."""
         return retry.call(self._deadline(), self.list_user_ids)
+
+    # Change feed -------------------------------------------------------------
+
+    def changes_since(self, user_id, cursor, limit) -> records.ChangePage:
+        """The user's changes after ``cursor`` (0: from the beginning), at
+        most ``limit`` of them, each container once at its latest change.
+
+        Raises CursorExpired when the cursor is behind a tombstone that
+        was dropped (the reader may have missed a deletion) or ahead of
+        the feed (it is not a cursor of this user's feed, e.g. from before
+        the user was purged).
+        """
+        feed = retry.call(self._deadline(), self.read_feed, user_id, cursor,
+                          limit + 1)
+        if cursor > feed.position or 0 < cursor < feed.expired:
+            raise exceptions.CursorExpired(cursor)
+        entries = feed.entries
+        if len(entries) > limit:
+            entries = entries[:limit]
+            return records.ChangePage(entries, entries[-1].position, True)
+        last = entries[-1].position if entries else cursor
+        return records.ChangePage(entries, max(last, feed.position), False)
+
+    def feed_position(self, user_id) -> int:
+        """The cursor of the user's feed as it is now: a reader that has
+        everything up to now and follows the feed from it misses
+        nothing."""
+        return retry.call(self._deadline(), self.read_feed_position, user_id)
+
+    def feed_positions(self, user_ids) -> typing.Dict[str, int]:
+        """Feed positions of many users (the long-poll wake-up)."""
+        return retry.call(self._deadline(), self.read_feed_positions,
+                          list(user_ids))
+
+    def expire_tombstones(self, retention_s, batch=500) -> int:
+        """Drop the tombstones of deletions older than ``retention_s``
+        seconds; how many went."""
+        before_us = time.time_ns() // 1000 - int(retention_s * 1e6)
+        dropped = 0
+        while True:
+            count = retry.call(self._deadline(), self.drop_tombstones,
+                               before_us, batch)
+            dropped += count
+            if count < batch:
+                return dropped
 
     # Change listeners ------------------------------------------------------
 
@@ -237,7 +301,8 @@ class StorageDriver(primitives.Primitives):
             except Exception:
                 LOG.exception('Change listener %r failed', listener)
 
-    def _change(self, user_id, name, change, create_missing, precondition):
+    def _change(self, user_id, name, change, create_missing, precondition
+                ) -> records.Written:
         """The write algorithm: make the container ``change(current)``.
 
         ``change`` receives the current object (``{}`` for a container
@@ -249,7 +314,8 @@ class StorageDriver(primitives.Primitives):
         and keeps its revision.
 
         Returns the container's revision after the write (None when it
-        does not exist). Writers of one container in this process take
+        does not exist) and the write's feed position (None when it
+        stored nothing). Writers of one container in this process take
         turns; the first attempt starts from what this process last saw
         of the container, if anything, and every decision not to write
         (a refusal, or nothing to change) is made on a fresh read.
@@ -275,10 +341,10 @@ class StorageDriver(primitives.Primitives):
                                              name), True
                     continue
                 if isinstance(decision, _Nothing):
-                    return decision.revision
+                    return records.Written(decision.revision, None)
                 try:
-                    stored = retry.call(deadline, self._store, user_id, name,
-                                        seen, decision)
+                    position = retry.call(deadline, self._store, user_id,
+                                          name, seen, decision)
                 except exceptions.QuotaExceeded:
                     # The usage may count this very write already, if an
                     # earlier attempt was done but its reply lost: refuse
@@ -288,13 +354,13 @@ class StorageDriver(primitives.Primitives):
                         raise
                     seen, fresh = latest, True
                     continue
-                if stored:
+                if position:
                     new = decision.replacement
                     self._recent.remember(user_id, name, new.stored)
                     self._announce(records.Change(
                         'create' if seen is None else 'update', user_id,
-                        name, new.revision, new.size))
-                    return new.revision
+                        name, new.revision, new.size, position=position))
+                    return records.Written(new.revision, position)
                 # Another writer changed the container since ``seen``.
                 self._recent.forget(user_id, name)
                 retry.pause_after_lost_race(deadline)

@@ -49,6 +49,16 @@ class QuotaExceeded(StorageError):
                          % (quota, limit))
 
 
+class CursorExpired(StorageError):
+    """A change-feed cursor is behind the tombstones kept (a deletion
+    after it may be forgotten) or not a position of the user's feed; the
+    reader has to read everything again."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        super().__init__('cursor %d cannot be followed' % cursor)
+
+
 class BackendUnavailable(StorageError):
     """The database cannot be reached or did not answer in time.
 

@@ -4,7 +4,11 @@ Layout: one ``containers`` collection for every user, one document per
 (user, container)::
 
     {u: <user id>, c: <container name>, r: <revision>, m: <modified, µs>,
-     s: <size in bytes of compact JSON>, d: <the object, keys escaped>}
+     s: <size in bytes of compact JSON>, d: <the object, keys escaped>,
+     q: <feed position, null while being given>, w: <id of the write>}
+
+A deleted container stays as a tombstone, ``{u, c, x: true, m, q, w}``,
+until ``[changes] retention`` has passed; every read skips tombstones.
 
 A unique index on ``(u, c)`` serves every query, so a user's queries never
 touch another user's documents, and a cluster can shard on ``u`` (the
@@ -15,12 +19,28 @@ readable with ordinary MongoDB tools and a path read is a projection.
 The compare-and-swap is ``update_one({u, c, r: <read revision>}, ...)``
 (or ``insert_one``, relying on the unique index). pymongo's own retries
 are off: the base driver's retry policy is the only one.
+
+The change feed, without transactions: a write's compare-and-swap stores
+the new state with ``q: null`` (its position still to come) and a fresh
+write id ``w``; the writer then takes the next position from the user's
+counter document (``feeds``: ``{_id: user, q: last position, e: newest
+dropped tombstone}``, ``$inc``) and stamps it on the document, if the
+document is still that write's and still unstamped. A reader of the feed
+first reads the counter (S), then gives every still-unstamped document of
+the user a new position itself (beyond S: a writer whose stamp then
+fails simply lost to it), and returns the documents stamped in (cursor,
+S]. So any position at or below S is either stamped before the reader
+looks, or never stamped at all: a change is never stamped behind a cursor
+already handed out, and a write that dies between its two steps is
+stamped by the next reader.
 """
 
 import contextlib
 import logging
 import re
+import time
 
+import bson
 import pymongo
 from pymongo import errors as mongo_errors
 from pymongo import write_concern
@@ -39,6 +59,9 @@ LOG = logging.getLogger(__name__)
 DEFAULT_DATABASE = 'cloudprefs'
 COLLECTION = 'containers'
 USAGE_COLLECTION = 'usage'
+FEEDS_COLLECTION = 'feeds'
+# Live containers: every read and compare-and-swap skips tombstones.
+LIVE = {'$ne': True}
 
 # Server error codes worth another attempt: a primary stepping down or
 # going away, a node shutting down, a write conflict, network trouble seen
@@ -112,6 +135,10 @@ class MongoDBDriver(base.StorageDriver):
         # {_id: user id, n: containers, b: bytes}; kept only for quotas.
         self._usage = database.get_collection(USAGE_COLLECTION,
                                               write_concern=concern)
+        # {_id: user id, q: last feed position, e: newest position whose
+        # tombstone was dropped}.
+        self._feeds = database.get_collection(FEEDS_COLLECTION,
+                                              write_concern=concern)
         self._indexes_ready = False
 
     @contextlib.contextmanager
@@ -141,13 +168,14 @@ class MongoDBDriver(base.StorageDriver):
     def read(self, user_id, name):
         with self._translated_errors():
             doc = self._collection.find_one(
-                {'u': user_id, 'c': name},
+                {'u': user_id, 'c': name, 'x': LIVE},
                 {'_id': 0, 'd': 1, 'r': 1, 'm': 1, 's': 1})
         return None if doc is None else _stored(doc)
 
     def read_meta(self, user_id, name):
         with self._translated_errors():
-            doc = self._collection.find_one({'u': user_id, 'c': name},
+            doc = self._collection.find_one({'u': user_id, 'c': name,
+                                             'x': LIVE},
                                             {'_id': 0, 'r': 1, 'm': 1,
                                              's': 1})
         if doc is None:
@@ -161,7 +189,7 @@ class MongoDBDriver(base.StorageDriver):
         escaped = [escape_key(segment) for segment in path]
         with self._translated_errors():
             doc = self._collection.find_one(
-                {'u': user_id, 'c': name},
+                {'u': user_id, 'c': name, 'x': LIVE},
                 {'_id': 0, 'r': 1, 'm': 1, 's': 1,
                  'd.' + '.'.join(escaped): 1})
         if doc is None:
@@ -185,7 +213,7 @@ class MongoDBDriver(base.StorageDriver):
         if prefix:
             # An anchored regex on an indexed field is a range scan.
             name_filter['$regex'] = '^' + re.escape(prefix)
-        query = {'u': user_id}
+        query = {'u': user_id, 'x': LIVE}
         if name_filter:
             query['c'] = name_filter
         with self._translated_errors():
@@ -201,7 +229,7 @@ class MongoDBDriver(base.StorageDriver):
 
     def _count_usage(self, user_id):
         totals = list(self._collection.aggregate([
-            {'$match': {'u': user_id}},
+            {'$match': {'u': user_id, 'x': LIVE}},
             {'$group': {'_id': None, 'n': {'$sum': 1},
                         'b': {'$sum': '$s'}}}]))
         if not totals:
@@ -209,11 +237,11 @@ class MongoDBDriver(base.StorageDriver):
         return records.Usage(int(totals[0]['n']), int(totals[0]['b']))
 
     def list_stored(self, after, limit):
-        query = {}
+        query = {'x': LIVE}
         if after is not None:
             user_id, name = after
-            query = {'$or': [{'u': {'$gt': user_id}},
-                             {'u': user_id, 'c': {'$gt': name}}]}
+            query['$or'] = [{'u': {'$gt': user_id}},
+                            {'u': user_id, 'c': {'$gt': name}}]
         cursor = self._collection.find(
             query, {'_id': 0, 'u': 1, 'c': 1, 'd': 1, 'r': 1, 'm': 1, 's': 1})
         cursor = cursor.sort([('u', pymongo.ASCENDING),
@@ -229,49 +257,164 @@ class MongoDBDriver(base.StorageDriver):
     # Primitives: writes --------------------------------------------------
 
     def insert_if_absent(self, user_id, name, new, usage):
-        with self._writing(), self._reservation(user_id, usage) as kept:
-            try:
-                self._collection.insert_one({
-                    'u': user_id, 'c': name, 'r': new.revision,
-                    'm': new.modified_us, 's': new.size,
-                    'd': _escaped(new)})
-            except mongo_errors.DuplicateKeyError:
-                return False
-            kept()
-        return True
+        write_id = bson.ObjectId()
+        state = {'u': user_id, 'c': name, 'r': new.revision,
+                 'm': new.modified_us, 's': new.size, 'd': _escaped(new),
+                 'q': None, 'w': write_id}
+        with self._writing():
+            with self._reservation(user_id, usage) as kept:
+                # Over a tombstone, or as a new document.
+                replaced = self._collection.update_one(
+                    {'u': user_id, 'c': name, 'x': True},
+                    {'$set': state, '$unset': {'x': ''}})
+                if not replaced.matched_count:
+                    try:
+                        self._collection.insert_one(state)
+                    except mongo_errors.DuplicateKeyError:
+                        return 0
+                kept()
+            return self._stamp(user_id, name, write_id)
 
     def replace_if_revision(self, user_id, name, revision, new, usage):
-        with self._writing(), self._reservation(user_id, usage) as kept:
-            result = self._collection.update_one(
-                {'u': user_id, 'c': name, 'r': revision},
-                {'$set': {'r': new.revision, 'm': new.modified_us,
-                          's': new.size, 'd': _escaped(new)}})
-            if result.matched_count != 1:
-                return False
-            kept()
-        return True
+        write_id = bson.ObjectId()
+        with self._writing():
+            with self._reservation(user_id, usage) as kept:
+                result = self._collection.update_one(
+                    {'u': user_id, 'c': name, 'r': revision, 'x': LIVE},
+                    {'$set': {'r': new.revision, 'm': new.modified_us,
+                              's': new.size, 'd': _escaped(new), 'q': None,
+                              'w': write_id}})
+                if result.matched_count != 1:
+                    return 0
+                kept()
+            return self._stamp(user_id, name, write_id)
 
     def delete_if_revision(self, user_id, name, revision, usage):
-        query = {'u': user_id, 'c': name}
+        query = {'u': user_id, 'c': name, 'x': LIVE}
         if revision is not None:
             query['r'] = revision
-        with self._writing(), self._reservation(user_id, usage) as kept:
-            if not self._collection.delete_one(query).deleted_count:
-                return False
-            kept()
-        return True
+        write_id = bson.ObjectId()
+        with self._writing():
+            with self._reservation(user_id, usage) as kept:
+                if not self._collection.update_one(
+                        query, _tombstone(write_id)).matched_count:
+                    return 0
+                kept()
+            return self._stamp(user_id, name, write_id)
 
     def delete_all(self, user_id):
         with self._writing():
-            deleted = self._collection.delete_many({'u': user_id})
+            deleted = self._collection.update_many(
+                {'u': user_id, 'x': LIVE}, _tombstone(bson.ObjectId()))
             self._usage.delete_one({'_id': user_id})
-        return deleted.deleted_count
+            if not deleted.modified_count:
+                return 0, 0
+            return deleted.modified_count, self._stamp_unstamped(user_id)[1]
+
+    def purge_user(self, user_id):
+        with self._writing():
+            deleted = self._collection.delete_many(
+                {'u': user_id, 'x': LIVE}).deleted_count
+            self._collection.delete_many({'u': user_id})
+            self._usage.delete_one({'_id': user_id})
+            self._feeds.delete_one({'_id': user_id})
+        return deleted
 
     def list_user_ids(self):
         with self._translated_errors():
             users = set(self._collection.distinct('u'))
             users.update(self._usage.distinct('_id'))
+            users.update(self._feeds.distinct('_id'))
         return sorted(users)
+
+    # The change feed -----------------------------------------------------
+
+    def _next_positions(self, user_id, count):
+        """Take ``count`` positions of the user's feed; the last."""
+        for _attempt in range(5):
+            try:
+                counter = self._feeds.find_one_and_update(
+                    {'_id': user_id}, {'$inc': {'q': count}},
+                    projection={'q': 1}, upsert=True,
+                    return_document=pymongo.ReturnDocument.AFTER)
+            except mongo_errors.DuplicateKeyError:
+                continue    # two first writes of a user: the other upserted
+            # A server may answer a racing upsert with no document (seen
+            # with the MongoDB-protocol test server): ask again; at worst
+            # a position is skipped, and gaps are harmless.
+            if counter is not None:
+                return counter['q']
+        raise exceptions.TransientError('the feed counter kept changing')
+
+    def _stamp(self, user_id, name, write_id):
+        """The second step of a write: a position, stamped on the document
+        if it is still this write's and still unstamped (a feed reader may
+        have stamped it first, with a later position). The position taken
+        is returned either way: the change is at it or after it."""
+        position = self._next_positions(user_id, 1)
+        self._collection.update_one(
+            {'u': user_id, 'c': name, 'w': write_id, 'q': None},
+            {'$set': {'q': position}})
+        return position
+
+    def _stamp_unstamped(self, user_id):
+        """Stamp every unstamped document of the user (writes under way,
+        or whose writer died between its steps); the counter as it was
+        before, and as it is after."""
+        counter = self._feeds.find_one({'_id': user_id}, {'q': 1, 'e': 1})
+        before = 0 if counter is None else counter.get('q', 0)
+        unstamped = list(self._collection.find(
+            {'u': user_id, 'q': None}, {'_id': 1, 'w': 1}))
+        if not unstamped:
+            return before, before
+        last = self._next_positions(user_id, len(unstamped))
+        first = last - len(unstamped) + 1
+        for index, doc in enumerate(unstamped):
+            self._collection.update_one(
+                {'_id': doc['_id'], 'w': doc.get('w'), 'q': None},
+                {'$set': {'q': first + index}})
+        return before, last
+
+    def read_feed(self, user_id, after, limit):
+        with self._writing():
+            position = self._stamp_unstamped(user_id)[0]
+            docs = list(self._collection.find(
+                {'u': user_id, 'q': {'$gt': after, '$lte': position}},
+                {'_id': 0, 'c': 1, 'r': 1, 'x': 1, 'q': 1})
+                .sort('q', pymongo.ASCENDING).limit(limit))
+            # Read last: a tombstone is dropped after its position is
+            # recorded here.
+            counter = self._feeds.find_one({'_id': user_id}, {'e': 1})
+        entries = [records.FeedEntry(doc['c'], None if doc.get('x')
+                                     else doc['r'], doc['q'])
+                   for doc in docs]
+        expired = 0 if counter is None else counter.get('e', 0)
+        return records.FeedRead(entries, position, expired)
+
+    def read_feed_position(self, user_id):
+        with self._writing():
+            return self._stamp_unstamped(user_id)[0]
+
+    def read_feed_positions(self, user_ids):
+        with self._translated_errors():
+            return {doc['_id']: doc['q'] for doc in self._feeds.find(
+                {'_id': {'$in': user_ids}}, {'q': 1})}
+
+    def drop_tombstones(self, before_us, limit):
+        with self._writing():
+            docs = list(self._collection.find(
+                {'x': True, 'm': {'$lt': before_us}, 'q': {'$ne': None}},
+                {'_id': 1, 'u': 1, 'q': 1, 'w': 1}).limit(limit))
+            dropped = 0
+            for doc in docs:
+                # The expired position first: a reader that no longer
+                # finds the tombstone then finds its position expired.
+                self._feeds.update_one({'_id': doc['u']},
+                                       {'$max': {'e': doc['q']}})
+                dropped += self._collection.delete_one(
+                    {'_id': doc['_id'], 'x': True, 'w': doc.get('w'),
+                     'q': doc['q']}).deleted_count
+        return dropped
 
     def forget_usage(self):
         with self._writing():
@@ -344,6 +487,11 @@ class MongoDBDriver(base.StorageDriver):
             self._collection.create_index(
                 [('u', pymongo.ASCENDING), ('c', pymongo.ASCENDING)],
                 unique=True, name='user_container')
+            # The feed in position order, and the unstamped documents
+            # (q null or missing: written before the feed existed).
+            self._collection.create_index(
+                [('u', pymongo.ASCENDING), ('q', pymongo.ASCENDING)],
+                name='user_feed')
         self._indexes_ready = True
 
     def prepare(self):
@@ -361,3 +509,10 @@ class MongoDBDriver(base.StorageDriver):
 
     def close(self):
         self._client.close()
+
+
+def _tombstone(write_id):
+    """The update that turns a container into an unstamped tombstone."""
+    return {'$set': {'x': True, 'm': time.time_ns() // 1000, 'q': None,
+                     'w': write_id},
+            '$unset': {'r': '', 's': '', 'd': ''}}

@@ -67,6 +67,15 @@ class Primitives(metaclass=abc.ABCMeta):
       step makes it, never half of it; given a UsageChange, it changes the
       user's usage record with the container (a driver that cannot make
       the two atomic may count too much, never too little, and says so).
+    * Every change a write primitive stores takes the next position in
+      its user's change feed (positive integers, growing), atomically
+      with the change, and becomes the container's entry in the feed (a
+      tombstone, revision None, for a deletion). Positions are made
+      visible in order: once a reader has seen position N, no change
+      ever appears at or before N that it did not see (with row locks,
+      allocate the position under the lock that orders the user's
+      writers, in the write's transaction; see the SQL and MongoDB
+      drivers for two ways). A write that stores nothing takes none.
     """
 
     @abc.abstractmethod
@@ -104,31 +113,64 @@ class Primitives(metaclass=abc.ABCMeta):
     def insert_if_absent(self, user_id: str, name: str,
                          new: records.Replacement,
                          usage: typing.Optional[records.UsageChange]
-                         ) -> bool:
-        """Create the container as ``new``; False (nothing stored) if it
-        exists already. With ``usage``, change the user's usage record
-        with it (see :class:`~records.UsageChange`)."""
+                         ) -> int:
+        """Create the container as ``new``; its feed position, or 0
+        (nothing stored) if it exists already. With ``usage``, change the
+        user's usage record with it (see :class:`~records.UsageChange`)."""
 
     @abc.abstractmethod
     def replace_if_revision(self, user_id: str, name: str, revision: int,
                             new: records.Replacement,
                             usage: typing.Optional[records.UsageChange]
-                            ) -> bool:
-        """Replace the container by ``new`` if it is at ``revision``;
-        False (nothing stored) if it is not, or does not exist."""
+                            ) -> int:
+        """Replace the container by ``new`` if it is at ``revision``; its
+        feed position, or 0 (nothing stored) if it is not, or does not
+        exist."""
 
     @abc.abstractmethod
     def delete_if_revision(self, user_id: str, name: str,
                            revision: typing.Optional[int],
                            usage: typing.Optional[records.UsageChange]
-                           ) -> bool:
+                           ) -> int:
         """Delete the container if it is at ``revision`` (whatever its
-        revision when None); whether it deleted one."""
+        revision when None), leaving a tombstone in the feed; the
+        tombstone's position, or 0 if it deleted nothing."""
 
     @abc.abstractmethod
-    def delete_all(self, user_id: str) -> int:
-        """Delete every container of the user, and their usage record;
-        how many containers it deleted."""
+    def delete_all(self, user_id: str) -> typing.Tuple[int, int]:
+        """Delete every container of the user and their usage record,
+        leaving a tombstone for each in the feed: how many containers it
+        deleted and the feed position after it (0 when none)."""
+
+    @abc.abstractmethod
+    def purge_user(self, user_id: str) -> int:
+        """Remove everything of the user (containers, usage record, change
+        feed) for good; how many containers it deleted."""
+
+    @abc.abstractmethod
+    def read_feed(self, user_id: str, after: int, limit: int
+                  ) -> records.FeedRead:
+        """The user's change feed after position ``after``: at most
+        ``limit`` entries (see :class:`~records.FeedRead`)."""
+
+    @abc.abstractmethod
+    def read_feed_position(self, user_id: str) -> int:
+        """The user's feed position: every change at or before it is
+        readable (0 for a user with no changes)."""
+
+    @abc.abstractmethod
+    def read_feed_positions(self, user_ids: typing.List[str]
+                            ) -> typing.Dict[str, int]:
+        """The feed positions of many users in one round trip, for the
+        long-poll wake-up; users with none may be left out. A position may
+        run ahead of what :meth:`read_feed` shows yet (a change still
+        being written), never behind."""
+
+    @abc.abstractmethod
+    def drop_tombstones(self, before_us: int, limit: int) -> int:
+        """Drop up to ``limit`` tombstones of changes made before
+        ``before_us`` (µs since the epoch), raising their users'
+        ``expired`` position first; how many it dropped."""
 
     @abc.abstractmethod
     def list_user_ids(self) -> typing.List[str]:

@@ -182,7 +182,8 @@ class Change(typing.NamedTuple):
     ``action`` is ``create``, ``update`` or ``delete`` of ``container``, or
     ``purge``: every container of the user (``containers`` of them) went.
     ``revision`` and ``bytes`` describe the container after the write
-    (None and 0 when it is gone).
+    (None and 0 when it is gone); ``position`` is the change's position
+    in the user's change feed (None for a purge, which drops the feed).
     """
 
     action: str
@@ -191,3 +192,56 @@ class Change(typing.NamedTuple):
     revision: typing.Optional[int]
     bytes: int
     containers: int = 1
+    position: typing.Optional[int] = None
+
+
+class Written(typing.NamedTuple):
+    """What a write answers: the container's revision after it (None:
+    the container does not exist) and the position its change took in
+    the user's change feed (None: it changed nothing)."""
+
+    revision: typing.Optional[int]
+    position: typing.Optional[int]
+
+
+class FeedEntry(typing.NamedTuple):
+    """A container's latest change in its user's feed.
+
+    ``revision`` is the container's revision after it; None for a
+    tombstone (the change deleted the container).
+    """
+
+    container: str
+    revision: typing.Optional[int]
+    position: int
+
+    @property
+    def deleted(self) -> bool:
+        return self.revision is None
+
+
+class FeedRead(typing.NamedTuple):
+    """What a driver reads of a user's change feed.
+
+    ``entries``: the latest change of each container whose latest change
+    lies after the position asked for, in position order. ``position``:
+    the user's feed position, read before the entries, such that every
+    change at or before it is in the store (nothing will ever take a
+    position at or before it). ``expired``: the newest position whose
+    tombstone was dropped (0: none); a reader behind it may have missed a
+    deletion.
+    """
+
+    entries: typing.List[FeedEntry]
+    position: int
+    expired: int
+
+
+class ChangePage(typing.NamedTuple):
+    """A page of the change feed as the API answers it: the changes after
+    the cursor asked for, the cursor to ask with next, and whether more
+    changes are waiting."""
+
+    changes: typing.List[FeedEntry]
+    cursor: int
+    more: bool

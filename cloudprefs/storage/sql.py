@@ -14,6 +14,13 @@ row lock taken on one node does not stop a writer on another (the loser
 gets a certification failure, which is transient). With quotas, the usage
 record changes in the write's own transaction.
 
+The change feed (``user_feed``, ``container_changes``) changes in the
+write's transaction too: the write bumps the user's feed row, whose lock
+it holds to its commit, so the user's writes commit in the order of their
+positions and a reader that sees position N has seen every position
+before it. On PostgreSQL the compare-and-swap, the usage change and the
+feed entry are one statement.
+
 The statements are :mod:`cloudprefs.storage.sql_statements`'s.
 
 A path read of a large container reads its path index first (see
@@ -22,6 +29,7 @@ A path read of a large container reads its path index first (see
 
 import json
 import logging
+import time
 
 import sqlalchemy as sa
 
@@ -35,7 +43,12 @@ from cloudprefs.storage import sql_client
 from cloudprefs.storage import sql_migration
 from cloudprefs.storage import sql_statements
 from cloudprefs.storage.sql_tables import containers
+from cloudprefs.storage.sql_tables import user_feed
 from cloudprefs.storage.sql_tables import user_usage
+
+# IN lists of at most this many user ids (SQLite before 3.32 takes 999
+# parameters).
+_IDS_PER_QUERY = 500
 
 LOG = logging.getLogger(__name__)
 
@@ -51,7 +64,8 @@ class SQLDriver(base.StorageDriver):
         self._client = sql_client.SQLClient(url, conf)
         dialect = self._client.engine.dialect
         self._statements = sql_statements.compile_statements(dialect)
-        self._counted = sql_statements.counted_statements(dialect)
+        self._one_statement = sql_statements.one_statement_writes(dialect)
+        self._returns_id = self._client.dialect in ('mysql', 'mariadb')
         self._reads_paths = (not self._client.is_sqlite
                              or sql_statements.sqlite_has_json_functions())
         self._schema_ready = False
@@ -159,56 +173,147 @@ class SQLDriver(base.StorageDriver):
                             seen_revision=revision), user_id, usage)
 
     def delete_if_revision(self, user_id, name, revision, usage):
+        values = dict(_key(user_id, name), logged_revision=None,
+                      changed_us=time.time_ns() // 1000)
         if revision is None:
-            return self._compare_and_swap('delete_any', _key(user_id, name),
-                                          user_id, usage)
+            return self._compare_and_swap('delete_any', values, user_id,
+                                          usage)
         return self._compare_and_swap(
-            'delete', dict(_key(user_id, name), seen_revision=revision),
-            user_id, usage)
+            'delete', dict(values, seen_revision=revision), user_id, usage)
 
     def _compare_and_swap(self, statement, values, user_id, usage):
-        """Run one of the compare-and-swap statements with ``values``;
-        whether it changed a row (an INSERT that meets the primary key
-        changes none).
+        """Run one of the compare-and-swap statements with ``values`` and
+        log the change in the feed; the change's feed position, or 0 if
+        the statement changed no row (an INSERT that meets the primary
+        key changes none).
 
-        With ``usage``, the user's usage record changes in the same
-        transaction, which is rolled back unless the statement changed a
-        row.
+        The feed entry, and with ``usage`` the user's usage record, change
+        in the same transaction, which is rolled back unless the
+        statement changed a row.
         """
+        if self._one_statement is not None:
+            position = self._one_statement_write(statement, values, usage)
+            if position is not None:
+                return position
         compiled = self._statements[statement]
-        if usage is not None and self._counted is not None:
-            changed = self._counted_write(statement, values, usage)
-            if changed is not None:
-                return changed
         with self._client.writer():
-            if usage is None:
-                with self._raw() as connection:
-                    try:
-                        return compiled.execute(connection, **values) == 1
-                    except self._client.integrity_errors:
-                        return False
             try:
                 with self._transaction() as connection:
                     try:
-                        self._add_usage(connection, user_id, usage)
+                        if usage is not None:
+                            self._add_usage(connection, user_id, usage)
                         changed = compiled.execute(connection, **values)
                     except self._client.integrity_errors:
                         changed = 0     # lost the race to insert a row
                     if changed != 1:
                         raise _LostRace()
+                    return self._log_changes(connection, user_id, [values])
             except _LostRace:
-                return False
-        return True
+                return 0
+
+    def _log_changes(self, connection, user_id, changes):
+        """Give ``changes`` (a name, logged_revision and changed_us each)
+        the next positions of the user's feed, in the write's
+        transaction; the last position."""
+        user = user_id.encode('utf-8')
+        bump = self._statements['bump_feed']
+        if self._returns_id:
+            last = bump.last_insert_id(connection, user_id=user,
+                                       count=len(changes))
+        else:
+            last = bump.fetch_one(connection, user_id=user,
+                                  count=len(changes))[0]
+        first = last - len(changes) + 1
+        self._statements['log_change'].execute_many(connection, [
+            dict(user_id=user, name=change['name'], seq=first + index,
+                 logged_revision=change['logged_revision'],
+                 changed_us=change['changed_us'])
+            for index, change in enumerate(changes)])
+        return last
 
     def delete_all(self, user_id):
         user = {'user_id': user_id.encode('utf-8')}
+        changed_us = time.time_ns() // 1000
         with self._client.writer(), self._transaction() as connection:
             # The usage record first, as every writer locks it first.
             self._statements['lock_usage'].fetch_one(connection, **user)
+            names = sorted(bytes(row[0]) for row in self._statements[
+                'delete_user_returning'].fetch_all(connection, **user))
+            self._statements['delete_user_usage'].execute(connection, **user)
+            if not names:
+                return 0, 0
+            position = self._log_changes(connection, user_id, [
+                dict(name=name, logged_revision=None, changed_us=changed_us)
+                for name in names])
+        return len(names), position
+
+    def purge_user(self, user_id):
+        user = {'user_id': user_id.encode('utf-8')}
+        with self._client.writer(), self._transaction() as connection:
+            self._statements['lock_usage'].fetch_one(connection, **user)
             deleted = self._statements['delete_user'].execute(connection,
                                                               **user)
-            self._statements['delete_user_usage'].execute(connection, **user)
+            for statement in ('delete_user_usage', 'delete_changes',
+                              'delete_feed'):
+                self._statements[statement].execute(connection, **user)
         return deleted
+
+    # Primitives: the change feed -----------------------------------------
+
+    def read_feed(self, user_id, after, limit):
+        user = {'user_id': user_id.encode('utf-8')}
+        read_row = self._statements['read_feed_row']
+        with self._raw() as connection:
+            # The position first: every change at or before it has
+            # committed (positions commit in order), so a cursor of it
+            # skips nothing.
+            row = read_row.fetch_one(connection, **user)
+            if row is None:
+                return records.FeedRead([], 0, 0)
+            rows = self._statements['read_changes'].fetch_all(
+                connection, after=after, limit=limit, **user)
+            # Expired last: a tombstone dropped before the entries were
+            # read raised it before it went, in one transaction.
+            expired = read_row.fetch_one(connection, **user)[1]
+        entries = [records.FeedEntry(bytes(name).decode('utf-8'), revision,
+                                     seq) for name, revision, seq in rows]
+        return records.FeedRead(entries, row[0], expired)
+
+    def read_feed_position(self, user_id):
+        with self._raw() as connection:
+            row = self._statements['read_feed_row'].fetch_one(
+                connection, user_id=user_id.encode('utf-8'))
+        return 0 if row is None else row[0]
+
+    def read_feed_positions(self, user_ids):
+        f = user_feed.c
+        positions = {}
+        with self._connection() as connection:
+            for start in range(0, len(user_ids), _IDS_PER_QUERY):
+                query = sa.select(f.user_id, f.seq).where(
+                    f.user_id.in_(user_ids[start:start + _IDS_PER_QUERY]))
+                positions.update(connection.execute(query).all())
+        return positions
+
+    def drop_tombstones(self, before_us, limit):
+        with self._raw() as connection:
+            users = [bytes(row[0]) for row in self._statements[
+                'users_with_old_tombstones'].fetch_all(
+                    connection, before=before_us, limit=limit)]
+        dropped = 0
+        for user in users:
+            values = dict(user_id=user, before=before_us)
+            with self._client.writer(), \
+                    self._transaction() as connection:
+                # Writers of the user wait on this lock before they touch
+                # their feed entries.
+                self._statements['lock_feed_row'].fetch_one(
+                    connection, user_id=user)
+                self._statements['raise_expired'].execute(connection,
+                                                          **values)
+                dropped += self._statements['drop_tombstones'].execute(
+                    connection, **values)
+        return dropped
 
     def list_user_ids(self):
         query = sa.union(sa.select(containers.c.user_id),
@@ -227,25 +332,30 @@ class SQLDriver(base.StorageDriver):
                     modified_us=new.modified_us, size=new.size,
                     value=new.text, path_index=index,
                     path_index_revision=None if index is None
-                    else new.revision)
+                    else new.revision, logged_revision=new.revision,
+                    changed_us=new.modified_us)
 
-    def _counted_write(self, statement, values, usage):
-        """The write and its usage change in one statement (PostgreSQL);
-        None when the user has no usage record yet (the transaction makes
+    def _one_statement_write(self, statement, values, usage):
+        """The write, its feed entry and its usage change in one statement
+        (PostgreSQL): the feed position, or 0 when it lost the race; None
+        when the user has no usage record yet (the transaction makes
         it)."""
-        with self._raw() as connection:
-            row = self._counted[statement].fetch_one(
+        with self._client.writer(), self._raw() as connection:
+            if usage is None:
+                return self._one_statement['uncounted'][statement].fetch_one(
+                    connection, **values)[0] or 0
+            row = self._one_statement['counted'][statement].fetch_one(
                 connection, containers_delta=usage.containers,
                 bytes_delta=usage.bytes,
                 quota_containers=usage.quota.containers,
                 quota_bytes=usage.quota.bytes, **values)
         if row is None:
             return None
-        containers, size, changed = row
-        if changed:
-            return True
+        containers, size, position = row
+        if position:
+            return position
         usage.check(records.Usage(containers, size))    # QuotaExceeded
-        return False    # lost the race
+        return 0    # lost the race
 
     def _add_usage(self, connection, user_id, usage):
         """Change the user's usage record inside the write's transaction.

@@ -11,7 +11,9 @@ import sqlite3
 
 import sqlalchemy as sa
 
+from cloudprefs.storage.sql_tables import container_changes
 from cloudprefs.storage.sql_tables import containers
+from cloudprefs.storage.sql_tables import user_feed
 from cloudprefs.storage.sql_tables import user_usage
 
 
@@ -44,12 +46,38 @@ class Compiled:
         finally:
             cursor.close()
 
+    def fetch_all(self, dbapi_connection, **values):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(values))
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
     def execute(self, dbapi_connection, **values):
         """Run the statement; the number of rows it changed."""
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(self.sql, self._params(values))
             return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def execute_many(self, dbapi_connection, rows):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.executemany(self.sql, [self._params(values)
+                                          for values in rows])
+        finally:
+            cursor.close()
+
+    def last_insert_id(self, dbapi_connection, **values):
+        """Run the statement; the value LAST_INSERT_ID() holds after it
+        (MySQL/MariaDB: the OK packet carries it, no second round trip)."""
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(values))
+            return cursor.lastrowid
         finally:
             cursor.close()
 
@@ -69,12 +97,55 @@ _BYTE_SLICE = {
 }
 
 
-# PostgreSQL: a compare-and-swap and the usage change it makes, in one
-# statement (one round trip instead of a five-statement transaction). The
-# usage row is locked first, as in the transaction, so that writers of one
-# user check the quota one after another against the latest usage; the
-# write happens only within the quota, the usage changes only if the
-# write happened. No row comes back when the user has no usage record yet.
+# The feed position a write takes, per dialect: the user's row in
+# user_feed goes up by :count (made at :count if missing), and its row
+# lock, held to the end of the write's transaction, makes the user's
+# writers commit in position order. MySQL/MariaDB hand the new value back
+# through LAST_INSERT_ID(expr), the others with RETURNING.
+_BUMP_FEED = {
+    'postgresql': """INSERT INTO user_feed (user_id, seq, expired)
+    VALUES (:user_id, :count, 0) ON CONFLICT (user_id)
+    DO UPDATE SET seq = user_feed.seq + excluded.seq RETURNING seq""",
+    'sqlite': """INSERT INTO user_feed (user_id, seq, expired)
+    VALUES (:user_id, :count, 0) ON CONFLICT (user_id)
+    DO UPDATE SET seq = seq + excluded.seq RETURNING seq""",
+    'mysql': """INSERT INTO user_feed (user_id, seq, expired)
+    VALUES (:user_id, LAST_INSERT_ID(:count), 0)
+    ON DUPLICATE KEY UPDATE seq = LAST_INSERT_ID(seq + :count)""",
+}
+# A container's entry in the feed becomes its latest change.
+_LOG_CHANGE = {
+    'postgresql': """INSERT INTO container_changes (user_id, name, seq,
+    revision, changed_us) VALUES (:user_id, :name, :seq, :logged_revision,
+    :changed_us) ON CONFLICT (user_id, name) DO UPDATE SET
+    seq = excluded.seq, revision = excluded.revision,
+    changed_us = excluded.changed_us""",
+    'mysql': """INSERT INTO container_changes (user_id, name, seq,
+    revision, changed_us) VALUES (:user_id, :name, :seq, :logged_revision,
+    :changed_us) ON DUPLICATE KEY UPDATE seq = VALUES(seq),
+    revision = VALUES(revision), changed_us = VALUES(changed_us)""",
+}
+_LOG_CHANGE['sqlite'] = _LOG_CHANGE['postgresql']
+
+# PostgreSQL: a compare-and-swap, the usage change it makes and its feed
+# entry, in one statement (one round trip instead of a seven-statement
+# transaction). The usage row is locked first, as in the transaction, so
+# that writers of one user check the quota one after another against the
+# latest usage; the write happens only within the quota, the usage and
+# the feed change only if the write happened. No row comes back when the
+# user has no usage record yet.
+_FEED_ENTRY = """fed AS (
+    INSERT INTO user_feed (user_id, seq, expired)
+    SELECT :user_id, 1, 0 FROM changed
+    ON CONFLICT (user_id) DO UPDATE SET seq = user_feed.seq + 1
+    RETURNING seq),
+logged AS (
+    INSERT INTO container_changes (user_id, name, seq, revision, changed_us)
+    SELECT :user_id, :name, seq, CAST(:logged_revision AS BIGINT),
+        :changed_us FROM fed
+    ON CONFLICT (user_id, name) DO UPDATE SET seq = excluded.seq,
+        revision = excluded.revision, changed_us = excluded.changed_us
+    RETURNING seq)"""
 _COUNTED = """
 WITH usage AS (
     SELECT containers, bytes FROM user_usage
@@ -86,9 +157,18 @@ counted AS (
     UPDATE user_usage SET containers = containers + :containers_delta,
                           bytes = bytes + :bytes_delta
     WHERE user_id = :user_id AND EXISTS (SELECT 1 FROM changed)
-    RETURNING 1)
-SELECT usage.containers, usage.bytes, (SELECT count(*) FROM changed)
+    RETURNING 1),
+""" + _FEED_ENTRY + """
+SELECT usage.containers, usage.bytes, (SELECT seq FROM logged)
 FROM usage
+"""
+# The same without usage: one row, the feed position or NULL.
+_UNCOUNTED = """
+WITH changed AS (
+    {write}
+    RETURNING 1),
+""" + _FEED_ENTRY + """
+SELECT (SELECT seq FROM logged)
 """
 # Only growth is refused (records.UsageChange.check in SQL).
 _WITHIN_QUOTA = """EXISTS (SELECT 1 FROM usage WHERE
@@ -112,17 +192,36 @@ _COUNTED_WRITES = {
     'delete': """DELETE FROM containers WHERE user_id = :user_id
     AND name = :name AND revision = :seen_revision AND {within}""",
 }
+_UNCOUNTED_WRITES = {
+    'insert': """INSERT INTO containers (user_id, name, revision,
+        modified_us, size, value, path_index, path_index_revision)
+    VALUES (:user_id, :name, {values}) ON CONFLICT DO NOTHING""",
+    'replace': """UPDATE containers SET (revision, modified_us, size,
+        value, path_index, path_index_revision) = ({values})
+    WHERE user_id = :user_id AND name = :name
+    AND revision = :seen_revision""",
+    'delete': """DELETE FROM containers WHERE user_id = :user_id
+    AND name = :name AND revision = :seen_revision""",
+    'delete_any': """DELETE FROM containers WHERE user_id = :user_id
+    AND name = :name""",
+}
 
 
-def counted_statements(dialect):
-    """The compare-and-swap statements that change usage with them, by
-    the name of the plain statement; None where the dialect has no
-    data-modifying CTEs (a transaction does it there)."""
+def one_statement_writes(dialect):
+    """PostgreSQL: the compare-and-swap statements with their feed entry
+    (and, ``counted``, their usage change) in one statement, by the name
+    of the plain statement; None where the dialect has no data-modifying
+    CTEs (a transaction does it there)."""
     if dialect.name != 'postgresql':
         return None
-    return {name: Compiled(sa.text(_COUNTED.format(write=write.format(
-        values=_NEW_VALUES, within=_WITHIN_QUOTA))), dialect)
-        for name, write in _COUNTED_WRITES.items()}
+    return {
+        'counted': {name: Compiled(sa.text(_COUNTED.format(
+            write=write.format(values=_NEW_VALUES, within=_WITHIN_QUOTA))),
+            dialect) for name, write in _COUNTED_WRITES.items()},
+        'uncounted': {name: Compiled(sa.text(_UNCOUNTED.format(
+            write=write.format(values=_NEW_VALUES))), dialect)
+            for name, write in _UNCOUNTED_WRITES.items()},
+    }
 
 
 def sqlite_has_json_functions():
@@ -137,6 +236,8 @@ def compile_statements(dialect):
     """Every statement of the driver, by name, as :class:`Compiled`."""
     c = containers.c
     u = user_usage.c
+    f = user_feed.c
+    ch = container_changes.c
     bind = sa.bindparam
     this_row = (c.user_id == bind('user_id'), c.name == bind('name'))
     new_row = dict(revision=bind('revision'),
@@ -190,6 +291,42 @@ def compile_statements(dialect):
         .where(c.user_id == bind('user_id')),
         'delete_user_usage': sa.delete(user_usage)
         .where(u.user_id == bind('user_id')),
+        # DELETE ... RETURNING: PostgreSQL, MariaDB 10.0.5+, SQLite 3.35+.
+        'delete_user_returning': sa.text(
+            'DELETE FROM containers WHERE user_id = :user_id '
+            'RETURNING name'),
+        'bump_feed': sa.text(_BUMP_FEED[name]),
+        'log_change': sa.text(_LOG_CHANGE[name]),
+        'read_feed_row': sa.select(f.seq, f.expired)
+        .where(f.user_id == bind('user_id')),
+        'lock_feed_row': sa.select(f.seq)
+        .where(f.user_id == bind('user_id')).with_for_update(),
+        'read_changes': sa.select(ch.name, ch.revision, ch.seq)
+        .where(ch.user_id == bind('user_id'), ch.seq > bind('after'))
+        .order_by(ch.seq).limit(bind('limit')),
+        'delete_feed': sa.delete(user_feed)
+        .where(f.user_id == bind('user_id')),
+        'delete_changes': sa.delete(container_changes)
+        .where(ch.user_id == bind('user_id')),
+        'users_with_old_tombstones': sa.select(ch.user_id).distinct()
+        .where(ch.revision.is_(None), ch.changed_us < bind('before'))
+        .limit(bind('limit')),
+        # The user's feed row is locked first: no writer of theirs
+        # changes a tombstone between these two statements.
+        'raise_expired': sa.text(
+            'UPDATE user_feed SET expired = CASE WHEN newest > expired '
+            'THEN newest ELSE expired END FROM (SELECT COALESCE(MAX(seq), 0) '
+            'AS newest FROM container_changes WHERE user_id = :user_id '
+            'AND revision IS NULL AND changed_us < :before) AS dropped '
+            'WHERE user_id = :user_id') if name != 'mysql' else sa.text(
+            'UPDATE user_feed, (SELECT COALESCE(MAX(seq), 0) AS newest '
+            'FROM container_changes WHERE user_id = :user_id '
+            'AND revision IS NULL AND changed_us < :before) AS dropped '
+            'SET expired = GREATEST(expired, newest) '
+            'WHERE user_id = :user_id'),
+        'drop_tombstones': sa.delete(container_changes)
+        .where(ch.user_id == bind('user_id'), ch.revision.is_(None),
+               ch.changed_us < bind('before')),
     }
     return {key: Compiled(statement, dialect)
             for key, statement in statements.items()}

@@ -86,3 +86,31 @@ user_usage = sa.Table(
     mysql_engine='InnoDB',
     mysql_charset='utf8mb4',
 )
+
+# The change feed. ``user_feed`` holds each user's last feed position
+# (``seq``) and the newest position whose tombstone was dropped
+# (``expired``); every write bumps ``seq`` in its own transaction, and
+# the row lock that takes orders the user's writers, so positions commit
+# in order. ``container_changes`` holds each container's latest change:
+# its position and revision (NULL: a tombstone, the container is gone).
+user_feed = sa.Table(
+    'user_feed', metadata,
+    sa.Column('user_id', UTF8Bytes(), primary_key=True),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('expired', sa.BigInteger(), nullable=False,
+              server_default=sa.text('0')),
+    mysql_engine='InnoDB',
+    mysql_charset='utf8mb4',
+)
+
+container_changes = sa.Table(
+    'container_changes', metadata,
+    sa.Column('user_id', UTF8Bytes(), primary_key=True),
+    sa.Column('name', UTF8Bytes(), primary_key=True),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('revision', sa.BigInteger(), nullable=True),
+    sa.Column('changed_us', sa.BigInteger(), nullable=False),
+    sa.Index('container_changes_by_seq', 'user_id', 'seq', unique=True),
+    mysql_engine='InnoDB',
+    mysql_charset='utf8mb4',
+)

@@ -60,8 +60,11 @@ def db_sync(url, workdir):
 @pytest.fixture(scope='module')
 def api(connection, tmp_path_factory):
     """cloudprefs-api (one worker) on the module's backend."""
+    # Long-polls answer at once: the fuzzers would otherwise hold many.
     server = api_server.ApiServer(str(tmp_path_factory.mktemp('api')),
-                                  connection, sections={'api': TEST_LIMITS})
+                                  connection, sections={
+                                      'api': TEST_LIMITS,
+                                      'changes': {'max_wait': '0'}})
     server.start()
     yield server
     server.stop()

@@ -11,6 +11,7 @@ reach the service with nothing but a ``clouds.yaml``.
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -293,6 +294,46 @@ def test_usage_user_option_and_purge(deployment):
                   '--yes-i-really-mean-it'))
     assert json.loads(ok(preference(deployment, 'alice', 'list', '-f',
                                     'json'))) == []
+
+
+def test_changes_and_watch_commands(deployment):
+    ok(preference(deployment, 'bob', 'purge', '--yes-i-really-mean-it'))
+    listed = preference(deployment, 'bob', 'changes', '-f', 'json')
+    cursor = re.search(r'Next cursor: ([0-9]+)', listed.stderr).group(1)
+    ok(preference(deployment, 'bob', 'set', 'seen', '--value', '{}'))
+    ok(preference(deployment, 'bob', 'set', 'gone', '--value', '{}'))
+    ok(preference(deployment, 'bob', 'delete', 'gone'))
+    changes = preference(deployment, 'bob', 'changes', '--since', cursor,
+                         '-f', 'json')
+    rows = json.loads(ok(changes))
+    assert [(row['Container'], row['Deleted']) for row in rows] == [
+        ('seen', False), ('gone', True)]
+    assert rows[0]['ETag'].startswith('"')
+    later = re.search(r'Next cursor: ([0-9]+)', changes.stderr).group(1)
+    assert int(later) > int(cursor)
+    # watch: times out with an error, or shows the new value.
+    quiet = preference(deployment, 'bob', 'watch', 'seen', '--wait', '1')
+    assert quiet.returncode != 0 and 'No change within 1' in quiet.stderr
+    watcher = subprocess.Popen(
+        [venv_command('openstack'), '--os-cloud', 'bob', 'preference',
+         'watch', 'seen', '--wait', '30', '-f', 'json'],
+        env=deployment['env'], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        # Until the command has read the revision it waits on, a write
+        # could come before it: write until it answers.
+        for value in range(60):
+            ok(preference(deployment, 'bob', 'set', 'seen', 'n',
+                          '--value', str(value)))
+            try:
+                out, err = watcher.communicate(timeout=1)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, err
+    assert 'n' in json.loads(out)
 
 
 def test_api_version_option(deployment):

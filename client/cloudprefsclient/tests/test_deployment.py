@@ -163,3 +163,44 @@ def test_users_are_isolated_and_admins_act_for_them(prefs, alt_prefs,
     assert admin_prefs.usage(user_id=member_id).containers == 1
     admin_prefs.delete_all(user_id=member_id)
     assert list(prefs.list()) == []
+
+
+def test_changes_follow_the_feed(prefs):
+    start = prefs.cursor()
+    prefs.create('a')
+    etag_b = prefs.set_value('b', 'k', 1)
+    assert prefs.last_cursor is not None
+    prefs.delete('a')
+    page = prefs.changes(since=start)
+    assert page.changes == [client.Change('b', etag_b, False),
+                            client.Change('a', None, True)]
+    assert page.more is False
+    assert prefs.changes(since=page.cursor) == client.Changes(
+        [], page.cursor, False)
+    first = prefs.changes(since=start, limit=1)
+    assert first.more and len(first.changes) == 1
+    # A long-poll that times out answers an empty page, same cursor.
+    assert prefs.changes(since=page.cursor, wait=1).changes == []
+    with pytest.raises(exceptions.CursorExpired) as raised:
+        prefs.changes(since=str(int(page.cursor) + 1000))
+    assert raised.value.code == 'cloudprefs.cursor_expired'
+
+
+def test_follow_yields_changes_as_they_come(prefs):
+    import concurrent.futures
+    cursor = prefs.cursor()
+    followed = prefs.follow(since=cursor, wait=10)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first = pool.submit(next, followed)
+        prefs.set_value('news', 'k', 'v')
+        assert first.result(timeout=30).container == 'news'
+
+
+def test_watch_waits_for_a_new_revision(prefs):
+    import concurrent.futures
+    etag = prefs.merge('watched', {'v': 1})
+    assert prefs.watch('watched', etag, wait=1) is None
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        held = pool.submit(prefs.watch, 'watched', etag, 'v', 15)
+        newer = prefs.set_value('watched', 'v', 2)
+        assert held.result(timeout=30) == (2, newer)

@@ -15,6 +15,7 @@ import webob
 from cloudprefs.api import body
 from cloudprefs.api import conditional
 from cloudprefs.api import errors
+from cloudprefs.api.handlers import feed
 from cloudprefs.policies import containers as rules
 
 MERGE_PATCH_TYPE = 'application/merge-patch+json'
@@ -55,10 +56,15 @@ def _head_response(size, headers):
     return response
 
 
-def _no_content(revision=None):
+def _no_content(written):
+    """204 to a write: the container's new ETag, and the change's feed
+    position (neither when the write changed nothing, or deleted)."""
     headerlist = []
-    if revision is not None:
-        headerlist.append(('ETag', conditional.etag(revision)))
+    if written.revision is not None:
+        headerlist.append(('ETag', conditional.etag(written.revision)))
+    if written.position is not None:
+        headerlist.append((feed.CURSOR_HEADER,
+                           feed.cursor_text(written.position)))
     return webob.Response(status='204 No Content', headerlist=headerlist)
 
 
@@ -103,6 +109,15 @@ def _validators(revision, modified_at):
             'Last-Modified': conditional.http_date(modified_at)}
 
 
+def _watch(req, container):
+    """``If-None-Match`` with ``Prefer: wait=N``: hold the read until the
+    container's revision differs from the one named, for up to N
+    seconds."""
+    seconds = feed.requested_wait(req)
+    if seconds:
+        feed.wait_until_changed(req, container, seconds)
+
+
 def _read_answer(req, read):
     """200 with what was read and its container's validators, or 304."""
     headers = _validators(read.revision, read.modified_at)
@@ -134,13 +149,19 @@ def _page_limit(req):
 @policy_rule(rules.LIST_CONTAINERS)
 def list_containers(req):
     limit = _page_limit(req)
+    if 'since' in req.GET:
+        return feed.read_changes(req, limit)
     marker = req.GET.get('marker')
     prefix = req.GET.get('prefix')
+    # The cursor before the names: a client that reads what is listed and
+    # then follows the feed from it misses no change made meanwhile.
+    cursor = req.storage.feed_position(req.owner_id)
     names = req.storage.list_containers(req.owner_id, limit=limit + 1,
                                         marker=marker, prefix=prefix)
     usage = req.storage.usage(req.owner_id)
     headers = {'X-Container-Count': str(usage.containers),
-               'X-Bytes-Used': str(usage.bytes)}
+               'X-Bytes-Used': str(usage.bytes),
+               feed.CURSOR_HEADER: feed.cursor_text(cursor)}
     quota = req.storage.quota
     if quota.containers is not None:
         headers['X-Container-Quota'] = str(quota.containers)
@@ -161,14 +182,14 @@ def list_containers(req):
 
 @policy_rule(rules.DELETE_ALL_CONTAINERS)
 def delete_all_containers(req):
-    req.storage.delete_user(req.owner_id)
-    return _no_content()
+    return _no_content(req.storage.delete_all_containers(req.owner_id))
 
 
 # /v1/{container} -------------------------------------------------------------
 
 @policy_rule(rules.GET_CONTAINER)
 def get_container(req, container):
+    _watch(req, container)
     if req.method == 'HEAD' or conditional.is_conditional_read(req):
         # Revision, time and size tell; the value stays in the database.
         meta = req.storage.get_meta(req.owner_id, container)
@@ -221,15 +242,15 @@ def patch_container(req, container):
 def delete_container(req, container):
     precondition = conditional.write_precondition(req,
                                                   allow_if_none_match=False)
-    req.storage.delete_container(req.owner_id, container,
-                                 precondition=precondition)
-    return _no_content()
+    return _no_content(req.storage.delete_container(
+        req.owner_id, container, precondition=precondition))
 
 
 # /v1/{container}/{key path} --------------------------------------------------
 
 @policy_rule(rules.GET_VALUE)
 def get_value(req, container, key_path):
+    _watch(req, container)
     read = req.storage.get_value(req.owner_id, container, key_path)
     return _read_answer(req, read)
 

@@ -103,6 +103,9 @@ class ShowPreference(command.ShowOne):
         self._value = _client(self).get(parsed_args.container,
                                         parsed_args.path,
                                         user_id=parsed_args.user_id)
+        return self._columns_of_value()
+
+    def _columns_of_value(self):
         if isinstance(self._value, dict):
             keys = sorted(self._value)
             return keys, [JSONColumn(self._value[key]) for key in keys]
@@ -251,3 +254,69 @@ class ShowPreferenceUsage(command.ShowOne):
         return (('Containers', 'Bytes', 'Container Quota', 'Bytes Quota'),
                 (usage.containers, usage.bytes, usage.container_quota,
                  usage.bytes_quota))
+
+
+class ListPreferenceChanges(command.Lister):
+    """List the containers changed after a cursor (your change feed)
+
+    Each changed container once, at its latest change, in change order;
+    the cursor to continue from is printed on standard error.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--since', metavar='<cursor>', default='0',
+                            help='Changes after this cursor (default: from '
+                                 'the beginning)')
+        parser.add_argument('--wait', metavar='<seconds>', type=int,
+                            help='When nothing changed after the cursor, '
+                                 'wait up to this long for a change')
+        parser.add_argument('--limit', metavar='<num>', type=int,
+                            help='At most this many changes')
+        _add_user_option(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        page = _client(self).changes(since=parsed_args.since,
+                                     limit=parsed_args.limit,
+                                     wait=parsed_args.wait,
+                                     user_id=parsed_args.user_id)
+        self.app.stderr.write('Next cursor: %s%s\n' % (
+            page.cursor, ' (more changes waiting)' if page.more else ''))
+        return (('Container', 'ETag', 'Deleted'),
+                [(change.container, change.etag, change.deleted)
+                 for change in page.changes])
+
+
+class WatchPreference(ShowPreference):
+    """Wait for a container, or the value at a key path, to change; show
+    the new value
+
+    Exits with an error when nothing changed within the wait.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--etag', metavar='<etag>',
+                            help='Wait while it is at this revision '
+                                 '(default: the revision it has now)')
+        parser.add_argument('--wait', metavar='<seconds>', type=int,
+                            default=55,
+                            help='Wait up to this long (default 55; the '
+                                 'service caps it, 60 s by default)')
+        return parser
+
+    def take_action(self, parsed_args):
+        prefs = _client(self)
+        target = dict(path=parsed_args.path, user_id=parsed_args.user_id)
+        etag = parsed_args.etag
+        if etag is None:
+            etag = prefs.get_with_etag(parsed_args.container, **target)[1]
+        changed = prefs.watch(parsed_args.container, etag,
+                              wait=parsed_args.wait, **target)
+        if changed is None:
+            raise osc_exceptions.CommandError(
+                'No change within %d seconds.' % parsed_args.wait)
+        self._value, etag = changed
+        self.app.stderr.write('ETag: %s\n' % etag)
+        return self._columns_of_value()
