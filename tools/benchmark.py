@@ -36,6 +36,15 @@ plain server round by round, and prints the ratio notifying / plain.
 (Nothing consumes the messages: RabbitMQ drops them, so the figure is
 the publishing cost on the service's side.)
 
+--long-polls N also runs every workload, in the same rounds, while N idle
+long-polls of the change feed (``GET /v1?since=0&wait=3600`` for N users
+nobody writes to, held up to ``[changes] max_wait`` and asked again) are
+held open on the server, and prints the ratio with / without them; then
+it measures the wake-up latency of a long-poll (from the acknowledgement
+of a write to the answer of the waiting request), with the write made by
+the same process and by another cloudprefs-api process on the same
+database.
+
 --scaling seeds 1 thousand, 100 thousand and 1 million containers directly
 through the SQL tables (in bulk) and measures GET and POST latency at each
 size, and GET /v1 (one page of 100) for one user with 10 thousand
@@ -393,6 +402,11 @@ def main(argv=None):
                              'memory, which measures the service\'s own '
                              'hand-over apart from oslo.messaging\'s and '
                              'RabbitMQ\'s work')
+    parser.add_argument('--long-polls', type=int, default=0, metavar='N')
+    parser.add_argument('--wakeups', type=int, default=100, metavar='N',
+                        help='wake-up latency samples per kind')
+    parser.add_argument('--hold-long-polls', nargs=2, type=int,
+                        help=argparse.SUPPRESS)
     parser.add_argument('--scaling', action='store_true')
     parser.add_argument('--soak', type=int, default=0, metavar='SECONDS')
     parser.add_argument('--output')
@@ -400,7 +414,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.serve_trivial:
         return serve_trivial(args.serve_trivial)
+    if args.hold_long_polls:
+        return hold_long_polls(*args.hold_long_polls)
     options = parse_options(args.set)
+    if args.long_polls and args.auth != 'noauth':
+        parser.error('--long-polls holds requests as X-User-Id users: '
+                     'noauth only')
     label = ('tuned (%s)' % ', '.join(args.set) if args.set
              else 'default options')
     connection_counts = [int(count) for count in args.connections.split(',')]
@@ -460,6 +479,9 @@ def main(argv=None):
             names = ['ceiling'] + workloads
             if notifying is not None:
                 names += [name + NOTIFYING for name in workloads]
+            polling = ' +%d polls' % args.long_polls
+            if args.long_polls:
+                names += [name + polling for name in workloads]
             rounds = {name: [] for name in names}
             for number in range(args.rounds):
                 print('%d connections, round %d/%d' % (
@@ -476,6 +498,12 @@ def main(argv=None):
                             notifying[1], notifying[0].base_url,
                             name + '.lua', connections, args.duration, env,
                             counter))
+                if args.long_polls:
+                    with LongPolls(api.port, args.long_polls):
+                        for name in workloads:
+                            rounds[name + polling].append(measure(
+                                api_target, api.base_url, name + '.lua',
+                                connections, args.duration, env, counter))
             medians = {name: median_row(rows)
                        for name, rows in rounds.items()}
             ceiling = medians['ceiling']['requests_per_second']
@@ -489,6 +517,8 @@ def main(argv=None):
                                      args.duration), medians, ceiling)
             if notifying is not None:
                 print_notification_cost(medians, workloads)
+            if args.long_polls:
+                print_long_poll_cost(medians, workloads, polling)
 
         if notifying is not None:
             print_notifications_lost(notifying[0])
@@ -503,6 +533,10 @@ def main(argv=None):
                                   large_options)
             cleanups.append(large_api.stop)
             results['large'] = run_large(large_api, headers_list[0])
+        if args.long_polls:
+            results['wakeups'] = run_wakeups(workdir, connection, args.auth,
+                                             keystone_sections, options, api,
+                                             args.wakeups, cleanups)
         if args.scaling:
             results['scaling'] = run_scaling(args, api, api_target,
                                              connection, env, counter)
@@ -519,6 +553,123 @@ def main(argv=None):
         with open(args.output, 'w') as output:
             json.dump(results, output, indent=1)
     return 0
+
+
+# Long-polls ------------------------------------------------------------------
+
+def hold_long_polls(port, count):
+    """Hold ``count`` idle long-polls on 127.0.0.1:``port`` until killed,
+    asking again whenever one is answered (in its own process, so that
+    its work is not the server's nor wrk's)."""
+    import asyncio
+
+    async def hold(index):
+        request = ('GET /v1?since=0&wait=3600 HTTP/1.1\r\nHost: bench\r\n'
+                   'X-User-Id: idle-%d\r\n\r\n' % index).encode('ascii')
+        reader, writer = await asyncio.open_connection('127.0.0.1', port)
+        while True:
+            writer.write(request)
+            await writer.drain()
+            head = await reader.readuntil(b'\r\n\r\n')
+            length = re.search(rb'(?i)content-length: *([0-9]+)', head)
+            await reader.readexactly(int(length.group(1)))
+
+    async def hold_all():
+        tasks = []
+        for index in range(count):
+            tasks.append(asyncio.ensure_future(hold(index)))
+            if index % 100 == 99:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(1)
+        print('holding', flush=True)
+        await asyncio.gather(*tasks)
+
+    asyncio.run(hold_all())
+    return 0
+
+
+class LongPolls:
+    """``count`` idle long-polls held on the server while in the block."""
+
+    def __init__(self, port, count):
+        self.port, self.count = port, count
+        self.process = None
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, '--hold-long-polls', str(self.port),
+             str(self.count)], stdout=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != 'holding':
+            raise RuntimeError('the long-polls could not be opened')
+        time.sleep(1)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.process.kill()
+        self.process.wait()
+        time.sleep(1)   # the server notices the closed connections
+
+
+def print_long_poll_cost(medians, workloads, polling):
+    print('with%s / without (same rounds, same server):' % polling)
+    for name in workloads:
+        plain = medians[name]
+        held = medians[name + polling]
+        cpu = ('' if held['server_cpu_us_per_request'] is None
+               or plain['server_cpu_us_per_request'] is None
+               else ', CPU %+.0f us/request' % (
+                   held['server_cpu_us_per_request']
+                   - plain['server_cpu_us_per_request']))
+        print('  %-12s %.2f (p99 %.2f -> %.2f ms%s, non-2xx %d)' % (
+            name, held['requests_per_second'] / plain['requests_per_second'],
+            plain['p99_ms'], held['p99_ms'], cpu, held['non_2xx']))
+
+
+def run_wakeups(workdir, connection, auth, keystone_sections, options, api,
+                samples, cleanups):
+    """Wake-up latency of a long-poll: from a write's 204 to the held
+    request's answer, the write made through the same server and through
+    a second cloudprefs-api process on the same database."""
+    import concurrent.futures
+    import requests
+    other_dir = os.path.join(workdir, 'other')
+    os.makedirs(other_dir)
+    other = start_api(other_dir, connection, auth, keystone_sections,
+                      options)
+    cleanups.append(other.stop)
+    headers = {'X-User-Id': 'wakeup-%s' % uuid.uuid4().hex}
+    waiting, writing = requests.Session(), requests.Session()
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        for kind, writer in (('same process', api), ('other process', other)):
+            latencies = []
+            for index in range(samples):
+                cursor = waiting.get(api.url('/v1'), headers=headers,
+                                     timeout=30).headers['X-Cursor']
+                held = pool.submit(
+                    waiting.get, api.url('/v1'), headers=headers,
+                    params={'since': cursor, 'wait': 30}, timeout=60)
+                time.sleep(0.2)     # let the request be held
+                written = writing.post(writer.url('/v1/c/k'),
+                                       headers=headers, data=str(index),
+                                       timeout=30)
+                acknowledged = time.monotonic()
+                answer = held.result()
+                woken = time.monotonic()
+                assert written.status_code == 204
+                assert answer.json()['changes'], answer.text
+                latencies.append((woken - acknowledged) * 1000)
+            latencies.sort()
+            row = {'p50_ms': statistics.median(latencies),
+                   'p99_ms': latencies[min(len(latencies) - 1,
+                                           int(len(latencies) * 0.99))],
+                   'max_ms': latencies[-1], 'samples': samples}
+            results[kind] = row
+            print('long-poll wake-up, write through the %s: p50 %.1f ms, '
+                  'p99 %.1f ms, max %.1f ms (%d samples)'
+                  % (kind, row['p50_ms'], row['p99_ms'], row['max_ms'],
+                     samples))
+    return results
 
 
 # Notifications ---------------------------------------------------------------

@@ -37,9 +37,13 @@ OPTS = [
     cfg.IntOpt('backlog', default=4096, min=1,
                help='Connections the kernel queues on the listening socket '
                     'while every worker is busy.'),
-    cfg.IntOpt('green_pool_size', default=1000, min=1,
+    cfg.IntOpt('green_pool_size', default=4000, min=1,
                help='Connections one cloudprefs-api process holds open at '
-                    'most (each served by a green thread). A new connection '
+                    'most (each served by a green thread, a few tens of KB '
+                    'while idle). A held long-poll or watch (the change '
+                    'feed) is a connection inside a request: size this for '
+                    'the devices that follow their feed, plus the '
+                    'requests in flight. A new connection '
                     'past it closes the connection that has waited longest '
                     'for a request (idle, or still sending its request '
                     'head), so idle clients cannot lock others out; when '

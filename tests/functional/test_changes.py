@@ -343,3 +343,49 @@ def test_a_follower_misses_nothing_while_many_write(feed_api):
     assert final, 'the writers left no container at all'
     assert {name: revision for name, revision in state.items()
             if revision is not None} == final
+
+
+def test_another_users_feed_is_for_administrators(feed_api):
+    server = feed_api[0]
+    owner = _user()
+    requests.post(server.url('/v1/mine'), headers=owner, data='{}',
+                  timeout=30)
+    params = {'since': '0', 'user_id': owner['X-User-Id']}
+    refused = requests.get(server.url('/v1'), params=params,
+                           headers=_user(), timeout=30)
+    assert refused.status_code == 403
+    assert refused.json()['errors'][0]['code'] == 'cloudprefs.forbidden'
+    admin = dict(_user(), **{'X-Roles': 'admin',
+                             'OpenStack-System-Scope': 'all'})
+    allowed = requests.get(server.url('/v1'), params=params, headers=admin,
+                           timeout=30)
+    assert allowed.status_code == 200
+    assert [change['container'] for change in allowed.json()['changes']
+            ] == ['mine']
+
+
+def test_reloading_answers_held_requests_and_serves_on(connection,
+                                                       tmp_path):
+    server = api_server.ApiServer(
+        str(tmp_path), connection,
+        sections={'DEFAULT': {'api_workers': '2'}})
+    server.start()
+    try:
+        headers = _user()
+        cursor = _changes(server, headers, 0)['cursor']
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            held = [pool.submit(_changes, server, headers, cursor, wait=60)
+                    for _ in range(2)]
+            time.sleep(1.5)
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGHUP)
+            answers = [request.result(timeout=30) for request in held]
+            answered_in = time.monotonic() - started
+        assert answers == [{'changes': [], 'cursor': cursor,
+                            'more': False}] * 2
+        assert answered_in < 20
+        written = requests.post(server.url('/v1/after'), headers=headers,
+                                data='{}', timeout=30)
+        assert written.status_code == 204
+    finally:
+        server.stop()

@@ -91,7 +91,8 @@ def _changes_response(page):
 def requested_wait(req):
     """Seconds of ``Prefer: wait=`` (RFC 7240) on a conditional read;
     None when the request does not ask to wait."""
-    prefer = req.headers.get('Prefer')
+    # The environ, not req.headers: this runs on every GET.
+    prefer = req.environ.get('HTTP_PREFER')
     if prefer is None or 'HTTP_IF_NONE_MATCH' not in req.environ:
         return None
     match = _PREFER_WAIT.search(prefer)
