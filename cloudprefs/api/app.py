@@ -35,7 +35,6 @@ class V1Application:
         storage_driver.add_change_listener(
             self.feed_waiters.storage_changed, name='feed_waiters')
         self.mapper = routes.make_map()
-        self._conf = conf
         self._sweeping = False
         # A match depends on the path only; clients repeat their paths.
         self._routematch = functools.lru_cache(maxsize=4096)(
@@ -48,7 +47,7 @@ class V1Application:
         if not self._sweeping:
             # In the process that serves: after a fork, not in a master.
             self._sweeping = True
-            feed_expiry.start_sweeping(self.storage, self._conf.changes)
+            feed_expiry.start_sweeping(self.storage, self.changes_conf)
         response = self._respond(api_request.Request(environ))
         return response(environ, start_response)
 

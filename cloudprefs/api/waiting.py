@@ -89,12 +89,17 @@ class FeedWaiters:
                     self._waiting.pop(user_id, None)
 
     def storage_changed(self, change):
-        """Change listener: wake the user's waiters behind the change."""
+        """Change listener: wake the user's waiters behind the change (all
+        of them for a purge, which has no position)."""
         with self._lock:
-            for waiter in self._waiting.get(change.user_id, ()):
-                if change.position is None or change.position > \
-                        waiter.position:
-                    waiter.event.set()
+            self._wake_behind(change.user_id, change.position)
+
+    def _wake_behind(self, user_id, position):
+        """Wake the user's waiters whose position is behind ``position``
+        (every one when None). Called with the lock held."""
+        for waiter in self._waiting.get(user_id, ()):
+            if position is None or position > waiter.position:
+                waiter.event.set()
 
     def release(self):
         with self._lock:
@@ -102,10 +107,6 @@ class FeedWaiters:
             for waiters in self._waiting.values():
                 for waiter in waiters:
                     waiter.event.set()
-
-    def waiting_users(self):
-        with self._lock:
-            return len(self._waiting)
 
     def _poll_forever(self):
         while True:
@@ -128,6 +129,4 @@ class FeedWaiters:
                 continue
             with self._lock:
                 for user_id, position in positions.items():
-                    for waiter in self._waiting.get(user_id, ()):
-                        if position > waiter.position:
-                            waiter.event.set()
+                    self._wake_behind(user_id, position)

@@ -361,7 +361,7 @@ class MongoDBDriver(base.StorageDriver):
         """Stamp every unstamped document of the user (writes under way,
         or whose writer died between its steps); the counter as it was
         before, and as it is after."""
-        counter = self._feeds.find_one({'_id': user_id}, {'q': 1, 'e': 1})
+        counter = self._feeds.find_one({'_id': user_id}, {'q': 1})
         before = 0 if counter is None else counter.get('q', 0)
         unstamped = list(self._collection.find(
             {'u': user_id, 'q': None}, {'_id': 1, 'w': 1}))

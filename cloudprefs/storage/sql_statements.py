@@ -7,6 +7,7 @@ are written per dialect: reading the path index and a slice of a value's
 bytes (see :mod:`cloudprefs.storage.path_index`).
 """
 
+import operator
 import sqlite3
 
 import sqlalchemy as sa
@@ -38,30 +39,30 @@ class Compiled:
             return values
         return tuple(values[key] for key in self._order)
 
-    def fetch_one(self, dbapi_connection, **values):
+    def _run(self, dbapi_connection, values, answer):
+        """Execute with ``values`` on a cursor of its own; what ``answer``
+        reads off the cursor before it is closed."""
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(self.sql, self._params(values))
-            return cursor.fetchone()
+            return answer(cursor)
         finally:
             cursor.close()
 
+    def fetch_one(self, dbapi_connection, **values):
+        return self._run(dbapi_connection, values, _FETCH_ONE)
+
     def fetch_all(self, dbapi_connection, **values):
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(self.sql, self._params(values))
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+        return self._run(dbapi_connection, values, _FETCH_ALL)
 
     def execute(self, dbapi_connection, **values):
         """Run the statement; the number of rows it changed."""
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(self.sql, self._params(values))
-            return cursor.rowcount
-        finally:
-            cursor.close()
+        return self._run(dbapi_connection, values, _ROWCOUNT)
+
+    def last_insert_id(self, dbapi_connection, **values):
+        """Run the statement; the value LAST_INSERT_ID() holds after it
+        (MySQL/MariaDB: the OK packet carries it, no second round trip)."""
+        return self._run(dbapi_connection, values, _LASTROWID)
 
     def execute_many(self, dbapi_connection, rows):
         cursor = dbapi_connection.cursor()
@@ -71,15 +72,11 @@ class Compiled:
         finally:
             cursor.close()
 
-    def last_insert_id(self, dbapi_connection, **values):
-        """Run the statement; the value LAST_INSERT_ID() holds after it
-        (MySQL/MariaDB: the OK packet carries it, no second round trip)."""
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(self.sql, self._params(values))
-            return cursor.lastrowid
-        finally:
-            cursor.close()
+
+_FETCH_ONE = operator.methodcaller('fetchone')
+_FETCH_ALL = operator.methodcaller('fetchall')
+_ROWCOUNT = operator.attrgetter('rowcount')
+_LASTROWID = operator.attrgetter('lastrowid')
 
 
 # Per dialect: the path index entry at a key, and a slice of the value's
@@ -106,9 +103,6 @@ _BUMP_FEED = {
     'postgresql': """INSERT INTO user_feed (user_id, seq, expired)
     VALUES (:user_id, :count, 0) ON CONFLICT (user_id)
     DO UPDATE SET seq = user_feed.seq + excluded.seq RETURNING seq""",
-    'sqlite': """INSERT INTO user_feed (user_id, seq, expired)
-    VALUES (:user_id, :count, 0) ON CONFLICT (user_id)
-    DO UPDATE SET seq = seq + excluded.seq RETURNING seq""",
     'mysql': """INSERT INTO user_feed (user_id, seq, expired)
     VALUES (:user_id, LAST_INSERT_ID(:count), 0)
     ON DUPLICATE KEY UPDATE seq = LAST_INSERT_ID(seq + :count)""",
@@ -125,6 +119,8 @@ _LOG_CHANGE = {
     :changed_us) ON DUPLICATE KEY UPDATE seq = VALUES(seq),
     revision = VALUES(revision), changed_us = VALUES(changed_us)""",
 }
+# SQLite takes PostgreSQL's upsert syntax.
+_BUMP_FEED['sqlite'] = _BUMP_FEED['postgresql']
 _LOG_CHANGE['sqlite'] = _LOG_CHANGE['postgresql']
 
 # PostgreSQL: a compare-and-swap, the usage change it makes and its feed
@@ -180,7 +176,9 @@ _WITHIN_QUOTA = """EXISTS (SELECT 1 FROM usage WHERE
          OR bytes + :bytes_delta <= :quota_bytes))"""
 _NEW_VALUES = """:revision, :modified_us, :size, :value,
     CAST(:path_index AS JSONB), :path_index_revision"""
-_COUNTED_WRITES = {
+# The compare-and-swap statements, {within} the quota (counted) or not
+# (TRUE).
+_WRITES = {
     'insert': """INSERT INTO containers (user_id, name, revision,
         modified_us, size, value, path_index, path_index_revision)
     SELECT :user_id, :name, {values} WHERE {within}
@@ -191,19 +189,8 @@ _COUNTED_WRITES = {
     AND revision = :seen_revision AND {within}""",
     'delete': """DELETE FROM containers WHERE user_id = :user_id
     AND name = :name AND revision = :seen_revision AND {within}""",
-}
-_UNCOUNTED_WRITES = {
-    'insert': """INSERT INTO containers (user_id, name, revision,
-        modified_us, size, value, path_index, path_index_revision)
-    VALUES (:user_id, :name, {values}) ON CONFLICT DO NOTHING""",
-    'replace': """UPDATE containers SET (revision, modified_us, size,
-        value, path_index, path_index_revision) = ({values})
-    WHERE user_id = :user_id AND name = :name
-    AND revision = :seen_revision""",
-    'delete': """DELETE FROM containers WHERE user_id = :user_id
-    AND name = :name AND revision = :seen_revision""",
     'delete_any': """DELETE FROM containers WHERE user_id = :user_id
-    AND name = :name""",
+    AND name = :name AND {within}""",
 }
 
 
@@ -215,13 +202,12 @@ def one_statement_writes(dialect):
     if dialect.name != 'postgresql':
         return None
     return {
-        'counted': {name: Compiled(sa.text(_COUNTED.format(
-            write=write.format(values=_NEW_VALUES, within=_WITHIN_QUOTA))),
-            dialect) for name, write in _COUNTED_WRITES.items()},
-        'uncounted': {name: Compiled(sa.text(_UNCOUNTED.format(
-            write=write.format(values=_NEW_VALUES))), dialect)
-            for name, write in _UNCOUNTED_WRITES.items()},
-    }
+        kind: {name: Compiled(sa.text(template.format(write=write.format(
+            values=_NEW_VALUES, within=within))), dialect)
+            for name, write in _WRITES.items()}
+        for kind, template, within in (
+            ('counted', _COUNTED, _WITHIN_QUOTA),
+            ('uncounted', _UNCOUNTED, 'TRUE'))}
 
 
 def sqlite_has_json_functions():

@@ -57,8 +57,8 @@ def _head_response(size, headers):
 
 
 def _no_content(written):
-    """204 to a write: the container's new ETag, and the change's feed
-    position (neither when the write changed nothing, or deleted)."""
+    """204 to a write: the container's ETag (none once it is deleted),
+    and the feed position of the change (none when nothing changed)."""
     headerlist = []
     if written.revision is not None:
         headerlist.append(('ETag', conditional.etag(written.revision)))
