@@ -3,16 +3,22 @@ processes (two workers each) on every backend."""
 
 import concurrent.futures
 import json
+import os
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 
+import pymongo
 import pytest
 import requests
+import sqlalchemy as sa
 
 from tests.support import api_server
+from tests.support import config
 
 WRITERS = 8
 WRITES_PER_WRITER = 200
@@ -387,5 +393,92 @@ def test_reloading_answers_held_requests_and_serves_on(connection,
         written = requests.post(server.url('/v1/after'), headers=headers,
                                 data='{}', timeout=30)
         assert written.status_code == 204
+    finally:
+        server.stop()
+
+
+DAY_US = 24 * 3600 * 10 ** 6
+
+
+def _age_tombstones(connection, user_id, days):
+    """Make the user's tombstones ``days`` older, in the database itself
+    (no API can: a change is made now)."""
+    if connection.startswith('mongodb'):
+        client = pymongo.MongoClient(connection)
+        try:
+            client.get_default_database().containers.update_many(
+                {'u': user_id, 'x': True}, {'$inc': {'m': -days * DAY_US}})
+        finally:
+            client.close()
+        return
+    engine = sa.create_engine(connection)
+    try:
+        with engine.begin() as db:
+            db.execute(sa.text(
+                'UPDATE container_changes SET changed_us = changed_us - '
+                ':age WHERE user_id = :user_id AND revision IS NULL'),
+                {'age': days * DAY_US, 'user_id': user_id.encode('utf-8')})
+    finally:
+        engine.dispose()
+
+
+def _tombstone_older_than_retention(server, connection):
+    """A user with one live container and one tombstone 15 days old;
+    (headers, a cursor from before the deletion, the live container)."""
+    headers = _user()
+    requests.post(server.url('/v1/kept'), headers=headers, data='{}',
+                  timeout=30)
+    before = requests.post(server.url('/v1/gone'), headers=headers,
+                           data='{}', timeout=30).headers['X-Cursor']
+    requests.delete(server.url('/v1/gone'), headers=headers, timeout=30)
+    _age_tombstones(connection, headers['X-User-Id'], 15)
+    return headers, before
+
+
+def _assert_tombstone_expired(server, headers, before):
+    expired = requests.get(server.url('/v1'), headers=headers,
+                           params={'since': before}, timeout=30)
+    assert expired.status_code == 410
+    assert expired.json()['errors'][0]['code'] == 'cloudprefs.cursor_expired'
+    assert [change['container'] for change in
+            _changes(server, headers, 0)['changes']] == ['kept']
+
+
+def test_expire_changes_drops_old_tombstones(feed_api, connection,
+                                             tmp_path):
+    server = feed_api[0]
+    headers, before = _tombstone_older_than_retention(server, connection)
+    # Still followable before the sweep.
+    assert [change['container'] for change in
+            _changes(server, headers, before)['changes']] == ['gone']
+    conf_path = config.write_config_file(
+        str(tmp_path / 'manage.conf'),
+        {'database': {'connection': connection}})
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'cloudprefs-manage'),
+         '--config-file', conf_path, 'expire_changes'],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert 'Dropped 1 tombstones older than 1209600 seconds.' in \
+        result.stdout
+    _assert_tombstone_expired(server, headers, before)
+
+
+def test_workers_sweep_old_tombstones(connection, tmp_path):
+    server = api_server.ApiServer(
+        str(tmp_path), connection,
+        sections={'changes': {'expire_interval': '1'}})
+    server.start()
+    try:
+        headers, before = _tombstone_older_than_retention(server,
+                                                          connection)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            response = requests.get(server.url('/v1'), headers=headers,
+                                    params={'since': before}, timeout=30)
+            if response.status_code == 410:
+                break
+            time.sleep(0.5)
+        _assert_tombstone_expired(server, headers, before)
     finally:
         server.stop()
