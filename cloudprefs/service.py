@@ -70,6 +70,11 @@ def register_keystone_opts(conf):
     for group, opts in auth_token.list_opts():
         conf.register_opts(opts, group=group)
     ks_loading.register_auth_conf_options(conf, KEYSTONE_GROUP)
+    # Nothing in cloudprefs reads X-Service-Catalog: without it auth_token
+    # validates tokens without their catalog (smaller token data in
+    # memcached and in each process's memory). A pipeline with middleware
+    # that needs the catalog sets it to true.
+    conf.set_default('include_service_catalog', False, group=KEYSTONE_GROUP)
 
 
 def check_auth_strategy(conf):

@@ -97,6 +97,17 @@ def serve_trivial(port):
 
 # wrk ------------------------------------------------------------------------
 
+def start_trivial(cleanups):
+    """The trivial app in a process of its own: (Measured, base URL)."""
+    from tests.support import network
+    port = network.free_port()
+    trivial = subprocess.Popen([sys.executable, __file__, '--serve-trivial',
+                                str(port)], stderr=subprocess.DEVNULL)
+    cleanups.append(trivial.terminate)
+    network.wait_for_port(port, process=trivial)
+    return Measured(trivial.pid), 'http://127.0.0.1:%d' % port
+
+
 def ensure_wrk():
     if shutil.which('wrk'):
         return
@@ -278,28 +289,42 @@ def start_api(workdir, connection, auth, keystone_sections, options):
     return server.start()
 
 
-def start_keystone(workdir, users, cleanups):
-    """A real Keystone and memcached; returns (authtoken options, tokens)."""
-    from tests.support import keystone
-    server = keystone.KeystoneServer(os.path.join(workdir, 'keystone'))
-    os.makedirs(server.workdir)
-    server.start()
-    cleanups.append(server.stop)
-    cache = keystone.Memcached().start()
-    cleanups.append(cache.stop)
-    service = server.create_user('cloudprefs', 'service', 'service')
-    tokens = [server.token(server.create_user('bench%d' % i, 'bench',
-                                              'member'))
-              for i in range(users)]
-    options = {'keystone_authtoken': {
-        'www_authenticate_uri': server.auth_url,
-        'auth_url': server.auth_url, 'auth_type': 'password',
-        'username': service['name'], 'password': service['password'],
-        'project_name': 'service', 'user_domain_name': 'Default',
-        'project_domain_name': 'Default',
-        'memcached_servers': '127.0.0.1:%d' % cache.port,
-        'service_token_roles_required': 'true'}}
-    return options, tokens
+class BenchKeystone:
+    """A real Keystone and memcached for the benchmark: ``users`` members
+    of one project and ``token_count`` distinct tokens spread over them
+    (token i belongs to user i % users). ``options`` are the
+    [keystone_authtoken] settings (token cache in the memcached)."""
+
+    def __init__(self, workdir, users, cleanups, token_count=None):
+        from tests.support import keystone
+        server = keystone.KeystoneServer(os.path.join(workdir, 'keystone'))
+        os.makedirs(server.workdir)
+        server.start()
+        cleanups.append(server.stop)
+        self.memcached = keystone.Memcached().start()
+        cleanups.append(self.memcached.stop)
+        service = server.create_user('cloudprefs', 'service', 'service')
+        members = [server.create_user('bench%d' % i, 'bench', 'member')
+                   for i in range(users)]
+        self.user_ids = [member['id'] for member in members]
+        token_count = token_count or users
+        per_user = [server.tokens(member, len(range(i, token_count, users)))
+                    for i, member in enumerate(members)]
+        self.tokens = [per_user[i % users][i // users]
+                       for i in range(token_count)]
+        self.options = {'keystone_authtoken': {
+            'www_authenticate_uri': server.auth_url,
+            'auth_url': server.auth_url, 'auth_type': 'password',
+            'username': service['name'], 'password': service['password'],
+            'project_name': 'service', 'user_domain_name': 'Default',
+            'project_domain_name': 'Default',
+            'memcached_servers': '127.0.0.1:%d' % self.memcached.port,
+            'service_token_roles_required': 'true'}}
+
+    def memcached_counts(self):
+        stats = self.memcached.stats()
+        return {name: stats[name] for name in ('get_hits', 'get_misses',
+                                               'cmd_set')}
 
 
 def seed(api, headers_list):
@@ -364,6 +389,11 @@ def print_table(title, medians, ceiling_rps):
             ratio))
 
 
+def label_for(args):
+    return ('tuned (%s)' % ', '.join(args.set) if args.set
+            else 'default options')
+
+
 def parse_options(assignments):
     """``['database.max_pool_size=32', ...]`` as {section: {option:
     value}}."""
@@ -383,7 +413,11 @@ def main(argv=None):
     parser.add_argument('--backend', default='postgresql',
                         choices=['sqlite', 'postgresql', 'mysql', 'mongodb'])
     parser.add_argument('--auth', default='noauth',
-                        choices=['noauth', 'keystone'])
+                        choices=['noauth', 'keystone', 'compare'],
+                        help='compare: both pipelines side by side')
+    parser.add_argument('--tokens', type=int, default=0, metavar='N',
+                        help='with keystone or compare: N distinct tokens '
+                             'spread over the users (default: one each)')
     parser.add_argument('--connections', default='32,256',
                         help='comma-separated; each is a table of its own')
     parser.add_argument('--duration', type=int, default=10)
@@ -417,24 +451,24 @@ def main(argv=None):
     if args.hold_long_polls:
         return hold_long_polls(*args.hold_long_polls)
     options = parse_options(args.set)
+    if args.tokens and args.auth == 'noauth':
+        parser.error('--tokens needs --auth keystone or compare')
+    if args.auth == 'compare':
+        if args.long_polls or args.notifications or args.large or \
+                args.scaling or args.soak:
+            parser.error('--auth compare runs the workloads only')
+        ensure_wrk()
+        return compare_auth(args, options, label_for(args))
     if args.long_polls and args.auth != 'noauth':
         parser.error('--long-polls holds requests as X-User-Id users: '
                      'noauth only')
-    label = ('tuned (%s)' % ', '.join(args.set) if args.set
-             else 'default options')
+    label = label_for(args)
     connection_counts = [int(count) for count in args.connections.split(',')]
 
     ensure_wrk()
-    from tests.support import network
     workdir = tempfile.mkdtemp(prefix='cloudprefs-bench-')
     cleanups = []
-    results = {'backend': args.backend, 'auth': args.auth,
-               'options': options, 'connections': connection_counts,
-               'duration': args.duration, 'rounds': args.rounds,
-               'date': time.strftime('%Y-%m-%d'),
-               'machine': {'cpus': os.cpu_count(),
-                           'python': sys.version.split()[0]},
-               'runs': {}}
+    results = describe_run(args, options)
     env = dict(os.environ, BENCH_LUA_DIR=LUA_DIR, BENCH_USERS=str(args.users))
     try:
         connection = make_connection(args.backend, workdir, cleanups)
@@ -443,8 +477,10 @@ def main(argv=None):
         keystone_sections, headers_list = {}, [
             {'X-User-Id': 'bench-%d' % (i + 1)} for i in range(args.users)]
         if args.auth == 'keystone':
-            keystone_sections, tokens = start_keystone(workdir, args.users,
-                                                       cleanups)
+            bench_keystone = BenchKeystone(workdir, args.users, cleanups,
+                                           args.tokens)
+            keystone_sections = bench_keystone.options
+            tokens = bench_keystone.tokens
             tokens_file = os.path.join(workdir, 'tokens')
             with open(tokens_file, 'w') as token_lines:
                 token_lines.write('\n'.join(tokens) + '\n')
@@ -464,14 +500,7 @@ def main(argv=None):
                                             cleanups,
                                             args.notification_driver)
 
-        trivial_port = network.free_port()
-        trivial = subprocess.Popen([sys.executable, __file__,
-                                    '--serve-trivial', str(trivial_port)],
-                                   stderr=subprocess.DEVNULL)
-        cleanups.append(trivial.terminate)
-        network.wait_for_port(trivial_port, process=trivial)
-        trivial_target = Measured(trivial.pid)
-        trivial_url = 'http://127.0.0.1:%d' % trivial_port
+        trivial_target, trivial_url = start_trivial(cleanups)
         no_counter = ConnectionCounter(None, None)
 
         workloads = [name for name in args.workloads.split(',') if name]
@@ -543,16 +572,154 @@ def main(argv=None):
         if args.soak:
             results['soak'] = run_soak(args, api, api_target, env, counter)
     finally:
-        for cleanup in reversed(cleanups):
-            try:
-                cleanup()
-            except Exception as error:     # keep cleaning up
-                print('cleanup failed: %r' % error, file=sys.stderr)
-        shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(cleanups, workdir)
+    write_output(args, results)
+    return 0
+
+
+def clean_up(cleanups, workdir):
+    for cleanup in reversed(cleanups):
+        try:
+            cleanup()
+        except Exception as error:     # keep cleaning up
+            print('cleanup failed: %r' % error, file=sys.stderr)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def write_output(args, results):
     if args.output:
         with open(args.output, 'w') as output:
             json.dump(results, output, indent=1)
+
+
+def describe_run(args, options):
+    return {'backend': args.backend, 'auth': args.auth, 'options': options,
+            'connections': [int(count)
+                            for count in args.connections.split(',')],
+            'duration': args.duration, 'rounds': args.rounds,
+            'date': time.strftime('%Y-%m-%d'),
+            'machine': {'cpus': os.cpu_count(),
+                        'python': sys.version.split()[0]},
+            'runs': {}}
+
+
+# Keystone against noauth -----------------------------------------------------
+
+def compare_auth(args, options, label):
+    """Both pipelines side by side: a noauth and a keystone cloudprefs-api
+    on one database, the same users' data, each workload run against one
+    and then the other in every round (which goes first alternates)."""
+    import concurrent.futures
+    import requests
+    workdir = tempfile.mkdtemp(prefix='cloudprefs-bench-')
+    cleanups = []
+    results = describe_run(args, options)
+    results['tokens'] = args.tokens or args.users
+    try:
+        connection = make_connection(args.backend, workdir, cleanups)
+        counter = ConnectionCounter(args.backend, connection)
+        cleanups.append(counter.close)
+        print('creating %d users and %d tokens in Keystone'
+              % (args.users, args.tokens or args.users), file=sys.stderr)
+        keystone = BenchKeystone(workdir, args.users, cleanups, args.tokens)
+        servers = {}
+        for auth in ('noauth', 'keystone'):
+            os.makedirs(os.path.join(workdir, 'api-' + auth))
+            servers[auth] = start_api(os.path.join(workdir, 'api-' + auth),
+                                      connection, auth, keystone.options,
+                                      options)
+            cleanups.append(servers[auth].stop)
+        seed(servers['keystone'], [{'X-Auth-Token': token} for token
+                                   in keystone.tokens[:args.users]])
+        # Every token once through the server: validated by Keystone and
+        # cached in memcached, as a running service has them. Four at a
+        # time: the test Keystone has four threads, and under uwsgi a
+        # kept-alive connection holds one.
+        session = requests.Session()
+
+        def first_use(token):
+            session.get(servers['keystone'].url('/v1'),
+                        headers={'X-Auth-Token': token},
+                        timeout=60).raise_for_status()
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(first_use, keystone.tokens))
+        session.close()
+        files = {}
+        for name, lines in (('tokens', keystone.tokens),
+                            ('user_ids', keystone.user_ids)):
+            files[name] = os.path.join(workdir, name)
+            with open(files[name], 'w') as out:
+                out.write('\n'.join(lines) + '\n')
+        base_env = dict(os.environ, BENCH_LUA_DIR=LUA_DIR)
+        envs = {'noauth': dict(base_env,
+                               BENCH_USER_IDS_FILE=files['user_ids']),
+                'keystone': dict(base_env, BENCH_TOKENS_FILE=files['tokens'])}
+        targets = {auth: Measured(server.process.pid)
+                   for auth, server in servers.items()}
+        trivial_target, trivial_url = start_trivial(cleanups)
+        no_counter = ConnectionCounter(None, None)
+        workloads = [name for name in args.workloads.split(',') if name]
+        for connections in results['connections']:
+            rounds = {'ceiling': []}
+            for name in workloads:
+                rounds[name + ' noauth'] = []
+                rounds[name + ' keystone'] = []
+            for number in range(args.rounds):
+                print('%d connections, round %d/%d' % (
+                    connections, number + 1, args.rounds), file=sys.stderr)
+                rounds['ceiling'].append(measure(
+                    trivial_target, trivial_url, 'trivial.lua', connections,
+                    args.duration, base_env, no_counter))
+                order = ('noauth', 'keystone') if number % 2 == 0 else (
+                    'keystone', 'noauth')
+                for name in workloads:
+                    for auth in order:
+                        before = keystone.memcached_counts()
+                        row = measure(targets[auth], servers[auth].base_url,
+                                      name + '.lua', connections,
+                                      args.duration, envs[auth], counter)
+                        after = keystone.memcached_counts()
+                        for key in before:
+                            row['memcached_' + key] = (after[key]
+                                                       - before[key])
+                        rounds['%s %s' % (name, auth)].append(row)
+            medians = {name: median_row(rows)
+                       for name, rows in rounds.items()}
+            ceiling = medians['ceiling']['requests_per_second']
+            run = results['runs'][str(connections)] = {}
+            for name, row in medians.items():
+                row['ratio_to_ceiling'] = row['requests_per_second'] / ceiling
+                run[name] = {'median': row, 'rounds': rounds[name]}
+            print_table('%s, keystone and noauth, %s, %d users, %d tokens, '
+                        '%d connections, medians of %d rounds of %d s' % (
+                            args.backend, label, args.users,
+                            results['tokens'], connections, args.rounds,
+                            args.duration), medians, ceiling)
+            print_auth_cost(medians, workloads)
+    finally:
+        clean_up(cleanups, workdir)
+    write_output(args, results)
     return 0
+
+
+def print_auth_cost(medians, workloads):
+    print('keystone / noauth (same rounds, same database):')
+    print('  %-12s %7s %12s %12s %10s %16s %11s' % (
+        'workload', 'ratio', 'noauth cpu', 'keystone cpu', 'cpu diff',
+        'memcached gets', 'validations'))
+    for name in workloads:
+        plain = medians[name + ' noauth']
+        keystone = medians[name + ' keystone']
+        gets = (keystone['memcached_get_hits']
+                + keystone['memcached_get_misses'])
+        print('  %-12s %7.2f %9.0f us %9.0f us %+7.0f us %8.3f/request %11d'
+              % (name, keystone['requests_per_second']
+                 / plain['requests_per_second'],
+                 plain['server_cpu_us_per_request'],
+                 keystone['server_cpu_us_per_request'],
+                 keystone['server_cpu_us_per_request']
+                 - plain['server_cpu_us_per_request'],
+                 gets / keystone['requests'], keystone['memcached_cmd_set']))
 
 
 # Long-polls ------------------------------------------------------------------

@@ -7,10 +7,12 @@ import uuid
 import pytest
 import requests
 
-from cloudprefs.api.middleware import keystone as keystone_middleware
+from cloudprefs.api.middleware import known_tokens
 from tests.support import api_server
 
 TOKEN_CACHE_TIME = 3
+# The tokens of short_lived_keystone.
+TOKEN_LIFE = 8
 
 
 def authtoken_settings(keystone, memcached, password=None):
@@ -94,21 +96,27 @@ def test_users_are_isolated(api, tokens):
                 tokens['alice']).json() == 1234
 
 
-def test_forged_identity_headers_change_nothing(api, tokens, keystone):
+def test_forged_identity_headers_change_nothing(api, keystone):
     alice, bob = keystone.users['alice'], keystone.users['bob']
+    # A new token: its first request is answered by auth_token itself,
+    # the next ones from the process's memory of it; both ignore forgery.
+    token = keystone.token(alice)
     name = 'forged-' + uuid.uuid4().hex
     forged = {'X-User-Id': bob['id'], 'X-Roles': 'admin',
               'X-Project-Id': 'other', 'OpenStack-System-Scope': 'all',
-              'X-Identity-Status': 'Confirmed'}
-    # With a valid token the request is alice's, whatever it claims.
-    assert call(api, 'POST', '/v1/%s/k' % name, tokens['alice'], '1',
-                forged).status_code == 204
-    assert name in call(api, 'GET', '/v1', tokens['alice']).json()
-    assert name not in call(api, 'GET', '/v1', tokens['bob']).json()
-    # The forged admin role and system scope do not open ?user_id=.
-    response = call(api, 'GET', '/v1?user_id=%s' % bob['id'],
-                    tokens['alice'], headers=forged)
-    assert response.status_code == 403
+              'X-Identity-Status': 'Confirmed', 'X-Is-Admin-Project': 'True',
+              'X-Service-Catalog': '[]', 'X-Tenant-Id': 'other'}
+    for attempt in range(3):
+        # With a valid token the request is alice's, whatever it claims.
+        assert call(api, 'POST', '/v1/%s/k' % name, token, str(attempt),
+                    forged).status_code == 204
+        # The forged admin role and system scope do not open ?user_id=.
+        response = call(api, 'GET', '/v1?user_id=%s' % bob['id'], token,
+                        headers=forged)
+        assert response.status_code == 403, response.text
+    assert call(api, 'GET', '/v1/%s/k' % name, token).json() == 2
+    assert name not in call(api, 'GET', '/v1',
+                            keystone.token(bob)).json()
     # Without a token, forged headers are no identity at all.
     assert_401(call(api, 'GET', '/v1', headers=forged), keystone)
     assert alice['id'] != bob['id']
@@ -178,13 +186,13 @@ def test_validated_tokens_are_served_from_memcached(api, keystone,
     token = keystone.token(keystone.users['alice'])
     assert call(api, 'GET', '/v1', token).status_code == 200
     before = memcached.stats()
-    # A burst within RECENT_TOKEN_SECONDS: from the process's own memory.
+    # A burst within CHECK_SECONDS: from the process's own memory.
     for _ in range(10):
         assert call(api, 'GET', '/v1', token).status_code == 200
     burst = memcached.stats()
     # A second later (and well within TOKEN_CACHE_TIME): from memcached,
     # where auth_token stored the validation.
-    time.sleep(keystone_middleware.RECENT_TOKEN_SECONDS + 0.1)
+    time.sleep(known_tokens.CHECK_SECONDS + 0.1)
     assert call(api, 'GET', '/v1', token).status_code == 200
     after = memcached.stats()
     assert after['curr_items'] >= 1
@@ -198,6 +206,94 @@ def test_revoked_token_stops_working_after_cache_time(api, keystone):
     keystone.revoke(token)
     time.sleep(TOKEN_CACHE_TIME + 1.5)
     assert_401(call(api, 'GET', '/v1', token), keystone)
+
+
+@pytest.fixture(scope='module')
+def short_lived_keystone(tmp_path_factory):
+    """A Keystone of the module's own whose tokens live TOKEN_LIFE
+    seconds, and the users of the tests."""
+    from tests.support import keystone as keystone_support
+    server = keystone_support.KeystoneServer(
+        str(tmp_path_factory.mktemp('short-keystone')))
+    server.start(token_expiration=TOKEN_LIFE)
+    try:
+        server.users = {
+            'service': server.create_user('cloudprefs', 'service',
+                                          'service'),
+            'erin': server.create_user('erin', 'demo', 'member')}
+        yield server
+    finally:
+        server.stop()
+
+
+def expires_at(keystone, token):
+    """The token's expiry, as Keystone reports it (epoch seconds)."""
+    body = keystone._call('GET', '/auth/tokens',
+                          headers={'X-Subject-Token': token})
+    from oslo_utils import timeutils
+    return timeutils.parse_isotime(body['token']['expires_at']).timestamp()
+
+
+def test_expiry_is_checked_on_every_request(short_lived_keystone,
+                                            memcached, tmp_path):
+    keystone = short_lived_keystone
+    settings = authtoken_settings(keystone, memcached)
+    # Cached far longer than the token lives: only the check of its
+    # expiry on each request can refuse it.
+    settings['token_cache_time'] = '300'
+    server = api_server.ApiServer(str(tmp_path), connection=None,
+                                  auth_strategy='keystone',
+                                  sections={'keystone_authtoken': settings})
+    server.start()
+    try:
+        token = keystone.token(keystone.users['erin'])
+        end = expires_at(keystone, token)
+        answers = []
+        while time.time() < end + 2:
+            answers.append((time.time(), call(server, 'GET', '/v1', token)))
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    # Served (from memory, mostly) until it expires, refused right after.
+    for sent, response in answers:
+        if sent < end - 0.5:
+            assert response.status_code == 200, response.text
+        elif sent > end + 0.1:
+            assert_401(response, keystone)
+    assert sum(1 for sent, _ in answers if sent < end - 0.5) > 20
+    assert sum(1 for sent, _ in answers if sent > end + 0.1) > 5
+
+
+def test_unreachable_keystone_is_503_and_known_tokens_stay_valid(
+        short_lived_keystone, memcached, tmp_path):
+    keystone = short_lived_keystone
+    server = api_server.ApiServer(
+        str(tmp_path), connection=None, auth_strategy='keystone',
+        sections={'keystone_authtoken': authtoken_settings(keystone,
+                                                           memcached)})
+    server.start()
+    known = keystone.token(keystone.users['erin'])
+    unknown = keystone.token(keystone.users['erin'])
+    try:
+        assert call(server, 'GET', '/v1', known).status_code == 200
+        keystone.stop()
+        # Still in auth_token's cache (TOKEN_CACHE_TIME): served, from
+        # the process's memory and then from memcached.
+        assert call(server, 'GET', '/v1', known).status_code == 200
+        time.sleep(known_tokens.CHECK_SECONDS + 0.1)
+        assert call(server, 'GET', '/v1', known).status_code == 200
+        # A token Keystone would have to validate: 503, not 401.
+        response = call(server, 'GET', '/v1', unknown)
+        assert response.status_code == 503, response.text
+        assert response.headers['Retry-After']
+        assert response.json()['errors'][0]['code'] == (
+            'cloudprefs.auth_unavailable')
+        # Once auth_token's cache forgets the known one, it needs
+        # Keystone too.
+        time.sleep(TOKEN_CACHE_TIME + 0.5)
+        assert call(server, 'GET', '/v1', known).status_code == 503
+    finally:
+        server.stop()
 
 
 def test_tokens_never_appear_in_the_log(api, tokens):

@@ -59,16 +59,21 @@ class KeystoneServer:
              '--config-file', self.config_path, *args],
             check=True, capture_output=True, timeout=300)
 
-    def start(self, notifications_url=None):
+    def start(self, notifications_url=None, token_expiration=None):
         """Start Keystone; with ``notifications_url``, it sends its
         notifications (CADF, durable queues) to that RabbitMQ, as a
-        devstack Keystone does."""
+        devstack Keystone does; ``token_expiration`` (seconds) shortens
+        the life of its tokens."""
         options = {
             'DEFAULT': {'log_file': os.path.join(self.workdir,
                                                  'keystone.log')},
             'database': {'connection': 'sqlite:///%s' % os.path.join(
                 self.workdir, 'keystone.sqlite')},
-            'token': {'provider': 'fernet'},
+            # bcrypt's cheapest cost: a test Keystone hashes passwords
+            # for every user it makes and every token it issues.
+            'identity': {'password_hash_rounds': '4'},
+            'token': {'provider': 'fernet',
+                      'expiration': str(token_expiration or 3600)},
             'fernet_tokens': {'key_repository': os.path.join(
                 self.workdir, 'fernet-keys')},
             'credential': {'key_repository': os.path.join(
@@ -177,6 +182,35 @@ class KeystoneServer:
     def revoke(self, token):
         self._call('DELETE', '/auth/tokens',
                    headers={'X-Subject-Token': token})
+
+    def tokens(self, user, count, threads=4):
+        """``count`` distinct tokens of ``user``: the first from its
+        password, the others from that token (token authentication costs
+        Keystone no password hashing, so thousands take seconds)."""
+        import concurrent.futures
+        import requests
+        first = self.token(user)
+        if user.get('system'):
+            scope = {'system': {'all': True}}
+        else:
+            scope = {'project': {'name': user['project'],
+                                 'domain': {'name': DOMAIN}}}
+        body = {'auth': {'identity': {'methods': ['token'],
+                                      'token': {'id': first}},
+                         'scope': scope}}
+        session = requests.Session()
+
+        def another(_):
+            response = session.post(self.auth_url + '/auth/tokens',
+                                    json=body, timeout=60)
+            response.raise_for_status()
+            return response.headers['X-Subject-Token']
+        try:
+            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+                return [first] + list(pool.map(another, range(count - 1)))
+        finally:
+            session.close()     # uwsgi gives a kept-alive connection a
+            #                     thread of Keystone's four
 
     def token(self, user):
         """A token of ``user``: system-scoped for a user given a system

@@ -1,21 +1,30 @@
 -- Shared by the workload scripts: spread requests over the seeded users.
 -- BENCH_USERS users named bench-1..N; with BENCH_TOKENS_FILE, one Keystone
--- token per line is used instead (X-Auth-Token), user i with token i.
+-- token per line is used instead (X-Auth-Token); with BENCH_USER_IDS_FILE,
+-- one user id per line (X-User-Id, with the roles a member's token has).
 local M = {}
 local users = tonumber(os.getenv("BENCH_USERS") or "100")
-local tokens = nil
-local tokens_file = os.getenv("BENCH_TOKENS_FILE")
-if tokens_file and tokens_file ~= "" then
-  tokens = {}
-  for line in io.lines(tokens_file) do table.insert(tokens, line) end
-  users = #tokens
+
+local function read_lines(name)
+  local file = os.getenv(name)
+  if not file or file == "" then return nil end
+  local lines = {}
+  for line in io.lines(file) do table.insert(lines, line) end
+  users = #lines
+  return lines
 end
+
+local tokens = read_lines("BENCH_TOKENS_FILE")
+local user_ids = read_lines("BENCH_USER_IDS_FILE")
 
 function M.headers(extra)
   local i = math.random(users)
   local headers = extra or {}
   if tokens then
     headers["X-Auth-Token"] = tokens[i]
+  elseif user_ids then
+    headers["X-User-Id"] = user_ids[i]
+    headers["X-Roles"] = "reader,member"
   else
     headers["X-User-Id"] = "bench-" .. i
   end

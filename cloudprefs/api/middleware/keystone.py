@@ -9,30 +9,28 @@ Keystone cannot validate tokens (unreachable, or our service credentials
 refused) the answer is 503, not 401: the client's token may be fine.
 
 Validated tokens are cached in memcached by auth_token (shared by every
-worker, for ``token_cache_time``); each process also keeps what it used
-in the last second, saving the memcached round trip and the decoding of
-the token data on most requests. A revoked token is therefore refused at
-most ``token_cache_time`` plus one second after it was cached; expiry is
-still checked by auth_token on every request.
+worker, for ``token_cache_time``). Each process also keeps auth_token's
+answer for the tokens it saw lately (:mod:`known_tokens`): the headers
+auth_token set and the token's expiry, reused until auth_token's cache is
+asked again a second later. A revoked token is therefore refused at most
+``token_cache_time`` plus one second after it was cached; expiry is
+checked on every request.
 """
 
 import time
 
 from keystoneauth1 import exceptions as ksa_exceptions
 from keystonemiddleware import auth_token
-from keystonemiddleware.auth_token import _exceptions as ksm_exceptions
 from oslo_config import cfg
 from oslo_context import context
 
 from cloudprefs.api import deploy
 from cloudprefs.api import errors
 from cloudprefs.api import request as api_request
+from cloudprefs.api.middleware import known_tokens
 
 GROUP = 'keystone_authtoken'
 RETRY_AFTER = '5'
-RECENT_TOKEN_SECONDS = 1.0
-# Token data with a catalog runs to tens of kilobytes.
-MAX_RECENT_TOKENS = 1000
 
 # What auth_token meets when it cannot ask Keystone; with
 # delay_auth_decision it turns them into InvalidToken, which would read as
@@ -40,64 +38,101 @@ MAX_RECENT_TOKENS = 1000
 _KEYSTONE_UNAVAILABLE = (ksa_exceptions.ConnectFailure,
                          ksa_exceptions.DiscoveryFailure,
                          ksa_exceptions.RequestTimeout,
-                         ksm_exceptions.ServiceError)
+                         auth_token.ServiceError)
 
 
 class _KeystoneUnavailable(Exception):
     pass
 
 
-class RecentTokens:
-    """The token data this process used in the last RECENT_TOKEN_SECONDS.
-
-    Expired entries are dropped at least once a RECENT_TOKEN_SECONDS, so
-    only tokens of the last moments stay in memory, and never more than
-    MAX_RECENT_TOKENS of them.
-    """
-
-    def __init__(self, clock=time.monotonic, max_tokens=MAX_RECENT_TOKENS):
-        self._clock = clock
-        self.max_tokens = max_tokens
-        self._entries = {}      # token -> (data, usable until)
-        self._purge_at = 0.0
-
-    def __len__(self):
-        return len(self._entries)
-
-    def get(self, token):
-        entry = self._entries.get(token)
-        if entry is not None and entry[1] > self._clock():
-            return entry[0]
-        return None
-
-    def put(self, token, data):
-        now = self._clock()
-        if now >= self._purge_at or len(self._entries) >= self.max_tokens:
-            self._entries = {kept: entry for kept, entry
-                             in self._entries.items() if entry[1] > now}
-            self._purge_at = now + RECENT_TOKEN_SECONDS
-            if len(self._entries) >= self.max_tokens:
-                self._entries = {}
-        self._entries[token] = (data, now + RECENT_TOKEN_SECONDS)
-
-
 class AuthProtocol(auth_token.AuthProtocol):
-    """auth_token that strips every forged identity header and tells an
-    unavailable Keystone from an invalid token."""
+    """auth_token that strips every forged identity header, tells an
+    unavailable Keystone from an invalid token, and reuses its own answer
+    for a token it has confirmed (see :mod:`known_tokens`)."""
 
     def __init__(self, app, conf):
         super().__init__(app, conf)
-        self._recent_tokens = RecentTokens()
+        self._known_tokens = known_tokens.KnownTokens()
+
+    def __call__(self, environ, start_response):
+        token = environ.get('HTTP_X_AUTH_TOKEN')
+        if token is None:
+            token = environ.get('HTTP_X_STORAGE_TOKEN')
+        # A service token can widen what a user token may do (expired
+        # tokens), so such requests always take auth_token's own way.
+        if token and 'HTTP_X_SERVICE_TOKEN' not in environ:
+            token = token.strip()
+            identity = self._known_tokens.get(token)
+            if identity is not None and self._still_valid(token, identity):
+                known_tokens.remove_identity_headers(environ)
+                environ.update(identity.environ)
+                return self._app(environ, self._adding_www_authenticate(
+                    start_response))
+        return super().__call__(environ, start_response)
+
+    def _still_valid(self, token, identity):
+        """Whether a known token's identity may serve this request: not
+        expired, and confirmed by auth_token's cache in the last
+        CHECK_SECONDS. Otherwise the token is forgotten, and auth_token
+        answers the request from scratch."""
+        if identity.expires_at <= time.time():
+            self._known_tokens.forget(token)
+            return False
+        now = self._known_tokens.clock()
+        if identity.checked_until > now:
+            return True
+        try:
+            token_data = self.fetch_token(token)
+        except Exception:   # auth_token's own way gives the answer
+            token_data = None
+        if token_data != identity.token_data:
+            self._known_tokens.forget(token)
+            return False
+        identity.checked_until = now + known_tokens.CHECK_SECONDS
+        return True
+
+    def _adding_www_authenticate(self, start_response):
+        """What process_response does to a 401, for the requests that do
+        not go through auth_token's own __call__."""
+        def start(status, headers, exc_info=None):
+            if status.startswith('401') and not any(
+                    name.lower() == 'www-authenticate'
+                    for name, _ in headers):
+                headers = list(headers) + [(
+                    'WWW-Authenticate',
+                    'Keystone uri="%s"' % self.www_authenticate_uri)]
+            return start_response(status, headers, exc_info)
+        return start
 
     def process_request(self, request):
         request.environ.pop('HTTP_OPENSTACK_SYSTEM_SCOPE', None)
         try:
-            return super().process_request(request)
+            response = super().process_request(request)
         except _KeystoneUnavailable:
             return errors.error_response(
                 request.environ, 503, errors.AUTH_UNAVAILABLE,
                 'The identity service cannot validate tokens now; retry '
                 'later.', headers={'Retry-After': RETRY_AFTER})
+        if response is None:
+            self._remember(request)
+        return response
+
+    def _remember(self, request):
+        """Keep auth_token's answer for a confirmed user token whose
+        answer depends on the token alone."""
+        if request.service_token or not request.user_token_valid:
+            return
+        token_data = request.token_info
+        user = request.token_auth.user
+        if user.version != 'v3' or user.bind:
+            return      # token binding is checked against each request
+        credential = token_data['token'].get('application_credential')
+        if credential and credential.get('access_rules') is not None:
+            return      # access rules are checked against each request
+        self._known_tokens.remember(
+            request.user_token.strip(),
+            known_tokens.identity_entries(request.environ), token_data,
+            user.expires.timestamp())
 
     def process_response(self, response):
         # KeystoneContext's 401 already names Keystone; auth_token would
@@ -107,19 +142,12 @@ class AuthProtocol(auth_token.AuthProtocol):
         return super().process_response(response)
 
     def fetch_token(self, token, allow_expired=False):
-        if not allow_expired:
-            recent = self._recent_tokens.get(token)
-            if recent is not None:
-                return recent
         try:
-            data = super().fetch_token(token, allow_expired=allow_expired)
-        except ksm_exceptions.InvalidToken as error:
+            return super().fetch_token(token, allow_expired=allow_expired)
+        except auth_token.InvalidToken as error:
             if isinstance(error.__context__, _KEYSTONE_UNAVAILABLE):
                 raise _KeystoneUnavailable() from error
             raise
-        if not allow_expired:
-            self._recent_tokens.put(token, data)
-        return data
 
 
 def authtoken_filter_factory(global_conf, **local_conf):
