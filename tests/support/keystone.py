@@ -59,11 +59,13 @@ class KeystoneServer:
              '--config-file', self.config_path, *args],
             check=True, capture_output=True, timeout=300)
 
-    def start(self, notifications_url=None, token_expiration=None):
+    def start(self, notifications_url=None, token_expiration=None,
+              processes=1):
         """Start Keystone; with ``notifications_url``, it sends its
         notifications (CADF, durable queues) to that RabbitMQ, as a
         devstack Keystone does; ``token_expiration`` (seconds) shortens
-        the life of its tokens."""
+        the life of its tokens; ``processes``: uwsgi's, of four threads
+        each."""
         options = {
             'DEFAULT': {'log_file': os.path.join(self.workdir,
                                                  'keystone.log')},
@@ -103,7 +105,7 @@ class KeystoneServer:
             [os.path.join(self.venv, 'bin', 'uwsgi'),
              '--http11-socket', '127.0.0.1:%d' % self.port,
              '--module', 'keystone.wsgi.api:application',
-             '--home', self.venv, '--master', '--processes', '1',
+             '--home', self.venv, '--master', '--processes', str(processes),
              '--threads', '4', '--die-on-term', '--lazy-apps',
              '--env', 'OS_KEYSTONE_CONFIG_FILES=%s' % self.config_path],
             stdout=log, stderr=subprocess.STDOUT)

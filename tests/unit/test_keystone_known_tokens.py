@@ -216,6 +216,27 @@ def test_a_known_token_is_checked_again_after_check_seconds():
     assert protocol._known_tokens.get('token-1') is None
 
 
+def test_one_request_asks_the_cache_while_the_others_wait_no_longer():
+    protocol, downstream = make_protocol()
+    clock = protocol._known_tokens.clock = Clock()
+    protocol.tokens['token-1'] = token_data()
+    send(protocol)
+    identity = protocol._known_tokens.get('token-1')
+    # Another request with the token is asking the cache right now.
+    identity.rechecking = True
+    clock.now += (known_tokens.RECHECK_SECONDS
+                  + known_tokens.CHECK_SECONDS) / 2
+    send(protocol)
+    assert protocol.fetched == ['token-1']
+    assert downstream.environs[-1]['HTTP_X_IDENTITY_STATUS'] == 'Confirmed'
+    # Never beyond CHECK_SECONDS after the last confirmation.
+    clock.now = 1000.0 + known_tokens.CHECK_SECONDS
+    send(protocol)
+    assert protocol.fetched == ['token-1'] * 2
+    assert identity.confirmed_at == clock.now
+    assert not identity.rechecking
+
+
 def test_requests_with_a_service_token_always_ask_auth_token():
     protocol, downstream = make_protocol()
     protocol.tokens['token-1'] = token_data()

@@ -20,13 +20,14 @@ def remember(tokens, token, expires_in=3600):
                            time.time() + expires_in)
 
 
-def test_an_identity_is_confirmed_for_check_seconds():
+def test_an_identity_is_confirmed_when_remembered():
     clock = FakeClock()
     tokens = known_tokens.KnownTokens(clock=clock)
     identity = remember(tokens, 't1')
     assert tokens.get('t1') is identity
-    assert identity.checked_until == clock.now + known_tokens.CHECK_SECONDS
+    assert identity.confirmed_at == clock.now and not identity.rechecking
     assert tokens.get('t2') is None
+    assert known_tokens.RECHECK_SECONDS < known_tokens.CHECK_SECONDS <= 1
 
 
 def test_idle_and_expired_identities_leave_memory():
@@ -37,7 +38,7 @@ def test_idle_and_expired_identities_leave_memory():
     remember(tokens, 'expired', expires_in=-1)
     clock.now += known_tokens.PURGE_SECONDS
     remember(tokens, 'recent')      # used within IDLE_SECONDS: kept
-    clock.now += known_tokens.IDLE_SECONDS
+    clock.now += known_tokens.IDLE_SECONDS - 1
     remember(tokens, 'new')
     assert len(tokens) == 2
     assert tokens.get('recent') is not None and tokens.get('new') is not None

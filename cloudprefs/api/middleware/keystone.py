@@ -72,23 +72,28 @@ class AuthProtocol(auth_token.AuthProtocol):
 
     def _still_valid(self, token, identity):
         """Whether a known token's identity may serve this request: not
-        expired, and confirmed by auth_token's cache in the last
-        CHECK_SECONDS. Otherwise the token is forgotten, and auth_token
-        answers the request from scratch."""
+        expired, and confirmed by auth_token's cache lately (see
+        :mod:`known_tokens`). Otherwise the token is forgotten, and
+        auth_token answers the request from scratch."""
         if identity.expires_at <= time.time():
             self._known_tokens.forget(token)
             return False
         now = self._known_tokens.clock()
-        if identity.checked_until > now:
+        age = now - identity.confirmed_at
+        if age < known_tokens.RECHECK_SECONDS or (
+                identity.rechecking and age < known_tokens.CHECK_SECONDS):
             return True
+        identity.rechecking = True
         try:
             token_data = self.fetch_token(token)
         except Exception:   # auth_token's own way gives the answer
             token_data = None
+        finally:
+            identity.rechecking = False
         if token_data != identity.token_data:
             self._known_tokens.forget(token)
             return False
-        identity.checked_until = now + known_tokens.CHECK_SECONDS
+        identity.confirmed_at = now
         return True
 
     def _adding_www_authenticate(self, start_response):

@@ -11,18 +11,22 @@ token's expiry — and applies it to the next requests with that token.
 What stays per request, so nothing is weakened:
 
 - the expiry is compared with the clock on every request;
-- an identity is used for CHECK_SECONDS after auth_token's cache (or
-  Keystone) last confirmed the token data; the next request then asks
-  auth_token's cache again and goes on only if the data there is the
-  same. auth_token keeps a validation for ``token_cache_time`` and then
-  asks Keystone, so a revoked token is refused at most
-  ``token_cache_time`` + CHECK_SECONDS after it was cached, as before;
+- an identity is used for at most CHECK_SECONDS after auth_token's cache
+  (or Keystone) last confirmed the token data. The first request after
+  RECHECK_SECONDS asks auth_token's cache again and goes on only if the
+  data there is the same; requests with the same token meanwhile are
+  served only while CHECK_SECONDS have not passed (one question to the
+  cache, not one per concurrent request). auth_token keeps a validation
+  for ``token_cache_time`` and then asks Keystone, so a revoked token is
+  refused at most ``token_cache_time`` + CHECK_SECONDS after it was
+  cached, as before;
 - a client's copies of the identity headers are removed first.
 """
 
 import time
 
 CHECK_SECONDS = 1.0
+RECHECK_SECONDS = 0.9
 # An identity holds the token data (with the catalog, when auth_token
 # asks for it, tens of kilobytes); the memory is bounded in both count and
 # time. Identities not used for IDLE_SECONDS are dropped.
@@ -79,17 +83,20 @@ class Identity:
     ``environ``: the entries to put in a request's environ (the identity
     headers and the token data); ``token_data``: the data auth_token's
     cache gave, to compare with on the next check; ``expires_at``: the
-    token's expiry (seconds since the epoch); ``checked_until``: when
-    (monotonic clock) auth_token's cache must be asked again.
+    token's expiry (seconds since the epoch); ``confirmed_at``: when
+    (monotonic clock) auth_token's cache last gave that data;
+    ``rechecking``: whether a request is asking it again now.
     """
 
-    __slots__ = ('environ', 'token_data', 'expires_at', 'checked_until')
+    __slots__ = ('environ', 'token_data', 'expires_at', 'confirmed_at',
+                 'rechecking')
 
-    def __init__(self, environ, token_data, expires_at, checked_until):
+    def __init__(self, environ, token_data, expires_at, confirmed_at):
         self.environ = environ
         self.token_data = token_data
         self.expires_at = expires_at
-        self.checked_until = checked_until
+        self.confirmed_at = confirmed_at
+        self.rechecking = False
 
 
 class KnownTokens:
@@ -119,8 +126,7 @@ class KnownTokens:
         now = self.clock()
         if now >= self._purge_at or len(self._identities) >= self.max_tokens:
             self._purge(now)
-        identity = Identity(environ, token_data, expires_at,
-                            now + CHECK_SECONDS)
+        identity = Identity(environ, token_data, expires_at, now)
         self._identities[token] = identity
         return identity
 
@@ -129,7 +135,7 @@ class KnownTokens:
         expired_before = time.time()
         kept = {token: identity for token, identity
                 in self._identities.items()
-                if identity.checked_until > idle_since
+                if identity.confirmed_at > idle_since
                 and identity.expires_at > expired_before}
         if len(kept) >= self.max_tokens:
             # Dicts keep insertion order: the oldest tenth goes, so that
