@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of cloudprefs-api against the ceiling of its web server.
 
-    tools/benchmark.py --backend postgresql [--auth noauth|keystone]
+    tools/benchmark.py --backend postgresql
+        [--auth noauth|keystone|compare] [--users 100] [--tokens N]
         [--connections 32,256] [--duration 10] [--rounds 5]
         [--set SECTION.OPTION=VALUE ...] [--large]
         [--scaling] [--soak 600] [--output results.json]
@@ -44,6 +45,14 @@ it measures the wake-up latency of a long-poll (from the acknowledgement
 of a write to the answer of the waiting request), with the write made by
 the same process and by another cloudprefs-api process on the same
 database.
+
+--auth compare runs a noauth and a keystone server (a real Keystone and
+memcached) on one database with the same users' data, each workload
+against one and then the other in every round, and prints keystone /
+noauth: the ratio, the CPU per request of each, the memcached gets per
+request and the validations Keystone made while measuring. --tokens N
+gives the users N distinct tokens in all (1,500 over 50 users: more than
+a process remembers).
 
 --scaling seeds 1 thousand, 100 thousand and 1 million containers directly
 through the SQL tables (in bulk) and measures GET and POST latency at each
