@@ -382,6 +382,18 @@ def median_row(rounds):
                                    if r[key] is not None) for key in keys}
 
 
+def summarize(rounds, results, connections):
+    """Medians of the rounds, with their ratio to the ceiling, kept in
+    ``results``; (medians, ceiling requests/s)."""
+    medians = {name: median_row(rows) for name, rows in rounds.items()}
+    ceiling = medians['ceiling']['requests_per_second']
+    run = results['runs'][str(connections)] = {}
+    for name, row in medians.items():
+        row['ratio_to_ceiling'] = row['requests_per_second'] / ceiling
+        run[name] = {'median': row, 'rounds': rounds[name]}
+    return medians, ceiling
+
+
 def print_table(title, medians, ceiling_rps):
     print('\n' + title)
     print('%-18s %9s %8s %8s %7s %9s %8s %7s %7s' % (
@@ -543,13 +555,7 @@ def main(argv=None):
                             rounds[name + polling].append(measure(
                                 api_target, api.base_url, name + '.lua',
                                 connections, args.duration, env, counter))
-            medians = {name: median_row(rows)
-                       for name, rows in rounds.items()}
-            ceiling = medians['ceiling']['requests_per_second']
-            run = results['runs'][str(connections)] = {}
-            for name, row in medians.items():
-                row['ratio_to_ceiling'] = row['requests_per_second'] / ceiling
-                run[name] = {'median': row, 'rounds': rounds[name]}
+            medians, ceiling = summarize(rounds, results, connections)
             print_table('%s, %s, %s, %d connections, medians of %d rounds '
                         'of %d s' % (args.backend, args.auth, label,
                                      connections, args.rounds,
@@ -682,13 +688,7 @@ def compare_auth(args, options, label):
                             row['memcached_' + key] = (after[key]
                                                        - before[key])
                         rounds['%s %s' % (name, auth)].append(row)
-            medians = {name: median_row(rows)
-                       for name, rows in rounds.items()}
-            ceiling = medians['ceiling']['requests_per_second']
-            run = results['runs'][str(connections)] = {}
-            for name, row in medians.items():
-                row['ratio_to_ceiling'] = row['requests_per_second'] / ceiling
-                run[name] = {'median': row, 'rounds': rounds[name]}
+            medians, ceiling = summarize(rounds, results, connections)
             print_table('%s, keystone and noauth, %s, %d users, %d tokens, '
                         '%d connections, medians of %d rounds of %d s' % (
                             args.backend, label, args.users,
