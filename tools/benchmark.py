@@ -308,7 +308,7 @@ class BenchKeystone:
         from tests.support import keystone
         server = keystone.KeystoneServer(os.path.join(workdir, 'keystone'))
         os.makedirs(server.workdir)
-        server.start(processes=2)
+        server.start(processes=2, cheap_passwords=True)
         cleanups.append(server.stop)
         self.memcached = keystone.Memcached().start()
         cleanups.append(self.memcached.stop)
