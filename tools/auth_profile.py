@@ -84,15 +84,6 @@ def call(app, method, path, headers, body=b''):
     return status[0]
 
 
-def parse_options(assignments):
-    options = {}
-    for assignment in assignments:
-        name, _, value = assignment.partition('=')
-        section, _, option = name.rpartition('.')
-        options.setdefault(section, {})[option] = value
-    return options
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--requests', type=int, default=20000,
@@ -112,7 +103,7 @@ def main(argv=None):
                                                  cleanups, args.tokens)
         tokens = bench_keystone.tokens
         sections = copy.deepcopy(bench_keystone.options)
-        for section, values in parse_options(args.set).items():
+        for section, values in benchmark.parse_options(args.set).items():
             sections.setdefault(section, {}).update(values)
         noauth = load_application(workdir, 'noauth', sections)
         keystone_app = load_application(workdir, 'keystone', sections)
