@@ -66,8 +66,8 @@ def keystone(tmp_path_factory, rabbitmq_vhost):
     from tests.support import keystone as keystone_support
     server = keystone_support.KeystoneServer(
         str(tmp_path_factory.mktemp('keystone')))
-    server.start(notifications_url=rabbitmq_vhost.url())
     try:
+        server.start(notifications_url=rabbitmq_vhost.url())
         server.users = {
             'service': server.create_user('cloudprefs', 'service',
                                           'service'),

@@ -308,8 +308,8 @@ class BenchKeystone:
         from tests.support import keystone
         server = keystone.KeystoneServer(os.path.join(workdir, 'keystone'))
         os.makedirs(server.workdir)
-        server.start(processes=2, cheap_passwords=True)
         cleanups.append(server.stop)
+        server.start(processes=2, cheap_passwords=True)
         self.memcached = keystone.Memcached().start()
         cleanups.append(self.memcached.stop)
         service = server.create_user('cloudprefs', 'service', 'service')

@@ -25,12 +25,14 @@ fi
 .venv/bin/pip install -q -c upper-constraints.txt \
     -r requirements.txt -r test-requirements.txt -e .
 
-if [ ! -x .keystone-venv/bin/keystone-manage ]; then
+if [ ! -x .keystone-venv/bin/python ]; then
     "$PYTHON" -m venv .keystone-venv
     .keystone-venv/bin/pip install -q --upgrade pip
-    .keystone-venv/bin/pip install -q -c tools/keystone-constraints.txt \
-        keystone uWSGI
 fi
+# Every time, like the others: an older .keystone-venv gets what the
+# constraints added since (psycopg2 for Keystone's PostgreSQL database).
+.keystone-venv/bin/pip install -q -c tools/keystone-constraints.txt \
+    keystone uWSGI psycopg2-binary
 
 if [ ! -x .client-venv/bin/python ]; then
     "$PYTHON" -m venv .client-venv

@@ -215,8 +215,8 @@ def short_lived_keystone(tmp_path_factory):
     from tests.support import keystone as keystone_support
     server = keystone_support.KeystoneServer(
         str(tmp_path_factory.mktemp('short-keystone')))
-    server.start(token_expiration=TOKEN_LIFE)
     try:
+        server.start(token_expiration=TOKEN_LIFE)
         server.users = {
             'service': server.create_user('cloudprefs', 'service',
                                           'service'),

@@ -2,8 +2,12 @@
 
 Keystone lives in a virtualenv of its own (``.keystone-venv`` beside the
 repository, made by tools/run-tests.sh; ``CLOUDPREFS_TEST_KEYSTONE_VENV``
-names another). It runs on SQLite with fernet tokens on a free loopback
-port. A missing Keystone fails the tests.
+names another). It runs with fernet tokens on a free loopback port, on a
+throw-away database of the machine's PostgreSQL (tests/support/sqlservers):
+on SQLite, two of uwsgi's threads writing at once made Keystone fail with
+"database is locked", which uwsgi answers by closing the connection
+without a response (tempest's dynamic credentials hit it). A missing
+Keystone fails the tests.
 """
 
 import getpass
@@ -19,6 +23,7 @@ from keystoneauth1 import session as ksa_session
 
 from tests.support import config
 from tests.support import network
+from tests.support import sqlservers
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -51,6 +56,7 @@ class KeystoneServer:
         self.url = 'http://127.0.0.1:%d' % self.port
         self.auth_url = self.url + '/v3'
         self.process = None
+        self.database_url = None
         self.config_path = os.path.join(workdir, 'keystone.conf')
 
     def _manage(self, *args):
@@ -67,11 +73,11 @@ class KeystoneServer:
         the life of its tokens; ``processes``: uwsgi's, of four threads
         each; ``cheap_passwords``: bcrypt's cheapest cost, for a Keystone
         that makes many users and password tokens (the benchmark)."""
+        self.database_url = sqlservers.create_database('postgresql')
         options = {
             'DEFAULT': {'log_file': os.path.join(self.workdir,
                                                  'keystone.log')},
-            'database': {'connection': 'sqlite:///%s' % os.path.join(
-                self.workdir, 'keystone.sqlite')},
+            'database': {'connection': self.database_url},
             'token': {'provider': 'fernet',
                       'expiration': str(token_expiration or 3600)},
             'fernet_tokens': {'key_repository': os.path.join(
@@ -123,6 +129,9 @@ class KeystoneServer:
 
     def stop(self):
         network.stop_process(self.process, timeout=30)
+        if self.database_url is not None:
+            sqlservers.drop_database('postgresql', self.database_url)
+            self.database_url = None
 
     def admin_session(self):
         return password_session(self.auth_url, 'admin', ADMIN_PASSWORD,
