@@ -10,16 +10,16 @@ import urllib.parse
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
-from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_log import log
 
 from cloudprefs import conf as cloudprefs_conf
+from cloudprefs.conf import keystone_authtoken
 from cloudprefs import logsafe
 
 LOG = logging.getLogger(__name__)
 PROJECT = 'cloudprefs'
-KEYSTONE_GROUP = 'keystone_authtoken'
+KEYSTONE_GROUP = keystone_authtoken.GROUP
 
 # The original product's command-line flags. oslo.config already uses the
 # attribute "database" for the [database] group, so each flag has its own
@@ -66,17 +66,6 @@ def apply_command_line(conf):
                           group='database')
 
 
-def register_keystone_opts(conf):
-    for group, opts in auth_token.list_opts():
-        conf.register_opts(opts, group=group)
-    ks_loading.register_auth_conf_options(conf, KEYSTONE_GROUP)
-    # Nothing in cloudprefs reads X-Service-Catalog: without it auth_token
-    # validates tokens without their catalog (smaller token data in
-    # memcached and in each process's memory). A pipeline with middleware
-    # that needs the catalog sets it to true.
-    conf.set_default('include_service_catalog', False, group=KEYSTONE_GROUP)
-
-
 def check_auth_strategy(conf):
     """Refuse a keystone strategy that cannot validate tokens."""
     if conf.auth_strategy == 'noauth':
@@ -106,7 +95,6 @@ def prepare_conf(argv, default_config_files=None, command_line=True,
     """Register options, parse ``argv`` and the files, set up logging."""
     conf = cfg.ConfigOpts()
     cloudprefs_conf.register_opts(conf)
-    register_keystone_opts(conf)
     log.register_options(conf)
     log.set_defaults(default_log_levels=log.get_default_log_levels()
                      + ['alembic=WARN'])

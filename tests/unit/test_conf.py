@@ -46,3 +46,6 @@ def test_config_generator_writes_the_sample(tmp_path):
     assert '#max_container_size = 1048576' in sample
     assert '#allow_headers = Content-Type,X-Auth-Token,If-Match' in sample
     assert 'X-Container-Count,X-Bytes-Used' in sample
+    # auth_token's options, with the defaults cloudprefs gives them.
+    assert '#www_authenticate_uri = <None>' in sample
+    assert '#include_service_catalog = false' in sample

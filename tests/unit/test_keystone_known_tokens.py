@@ -16,7 +16,7 @@ import webob
 
 from cloudprefs.api.middleware import keystone
 from cloudprefs.api.middleware import known_tokens
-from cloudprefs import service
+from cloudprefs.conf import keystone_authtoken
 
 KEYSTONE_URL = 'http://keystone.example/v3'
 
@@ -89,7 +89,7 @@ class Downstream:
 
 def make_protocol(include_service_catalog=None, status='200 OK'):
     conf = cfg.ConfigOpts()
-    service.register_keystone_opts(conf)
+    keystone_authtoken.register_opts(conf)
     conf([], default_config_files=[])
     if include_service_catalog is not None:
         conf.set_override('include_service_catalog',
