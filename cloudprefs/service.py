@@ -19,7 +19,6 @@ from cloudprefs import logsafe
 
 LOG = logging.getLogger(__name__)
 PROJECT = 'cloudprefs'
-KEYSTONE_GROUP = keystone_authtoken.GROUP
 
 # The original product's command-line flags. oslo.config already uses the
 # attribute "database" for the [database] group, so each flag has its own
@@ -74,7 +73,8 @@ def check_auth_strategy(conf):
                     'Use it for development and tests only.')
         return
     try:
-        plugin = ks_loading.load_auth_from_conf_options(conf, KEYSTONE_GROUP)
+        plugin = ks_loading.load_auth_from_conf_options(
+            conf, keystone_authtoken.GROUP)
     except (ks_exceptions.MissingRequiredOptions,
             ks_exceptions.NoMatchingPlugin) as error:
         plugin = None

@@ -7,7 +7,6 @@ generator namespace) so that the sample configuration shows the defaults
 cloudprefs changes.
 """
 
-from keystoneauth1 import loading as ks_loading
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 
@@ -21,9 +20,10 @@ DEFAULTS = {'include_service_catalog': False}
 
 
 def register_opts(conf):
+    # auth_token's list holds keystoneauth's auth_type and auth_section
+    # too; a plugin's own options are registered when it is loaded.
     for group, opts in auth_token.list_opts():
         conf.register_opts(opts, group=group)
-    ks_loading.register_auth_conf_options(conf, GROUP)
     # Per-ConfigOpts defaults, on auth_token's unchanged options: auth_token
     # registers its options again on the same ConfigOpts, and an option
     # whose default differs would be refused as a duplicate.
