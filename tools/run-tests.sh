@@ -41,4 +41,5 @@ fi
 .client-venv/bin/pip install -q -c tools/client-constraints.txt \
     -e ./client python-openstackclient tempest pytest
 
-exec .venv/bin/python -m pytest tests "$@"
+# No path given: pytest.ini's testpaths (tests), the whole suite.
+exec .venv/bin/python -m pytest "$@"
