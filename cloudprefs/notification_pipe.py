@@ -3,8 +3,15 @@
 Each API worker hands its notifications to a relay process of its own
 (:mod:`cloudprefs.notification_relay`), one JSON line per notification on
 a non-blocking pipe: a few µs for the worker, where oslo.messaging would
-spend ~300 µs of its CPU on each. The pipe is the bounded buffer: a write
-that finds it full is dropped and counted, never waited for.
+spend ~300 µs of its CPU on each. The pipe is the bounded buffer: a
+notification that finds it full is dropped and counted, never waited
+for.
+
+A line is never cut: the relay reads whole lines only. A write of more
+than ``PIPE_BUF`` bytes may be taken in part when the pipe is nearly
+full; the rest of that line then goes before any other line, as room
+comes (a thread of the worker's waits for the room), and notifications
+that come meanwhile are dropped like those that find the pipe full.
 """
 
 import fcntl
@@ -14,16 +21,17 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 LOG = logging.getLogger(__name__)
 RELAY_MODULE = 'cloudprefs.notification_relay'
 
-# A write of at most PIPE_BUF bytes to a pipe is atomic: all or nothing.
-MAX_LINE = 4096
 # Linux lets a pipe hold this much (fs.pipe-max-size, 1 MiB by default):
 # about three thousand notifications waiting for the relay.
 F_SETPIPE_SZ = 1031
 PIPE_SIZE = 1024 * 1024
+# Seconds between two attempts to write the rest of a line.
+REST_RETRY_INTERVAL = 0.05
 
 
 def python_executable():
@@ -39,13 +47,12 @@ def python_executable():
 
 
 def _write_now(descriptor, data):
-    """os.write, never waiting: eventlet's green os.write would wait for
-    a full pipe to drain (holding the request), so under its monkey
-    patching the original is used; the descriptor is non-blocking."""
-    patcher = sys.modules.get('eventlet.patcher')
-    if patcher is not None and patcher.is_monkey_patched('os'):
-        return patcher.original('os').write(descriptor, data)
-    return os.write(descriptor, data)
+    """Write what the non-blocking pipe takes now; how many bytes.
+
+    os.writev, not os.write: under eventlet's monkey patching (in
+    cloudprefs-api) os.write is green and would wait for a full pipe to
+    drain, holding the request; writev is left as it is."""
+    return os.writev(descriptor, [data])
 
 
 class Relay:
@@ -61,7 +68,10 @@ class Relay:
             self._command += ['--config-dir', path]
         self._process = None
         self._pid = None
+        # One writer at a time: the lines of two threads never mix.
         self._lock = threading.Lock()
+        self._rest = b''        # of a line the pipe took only in part
+        self._finishing = None  # the thread that writes that rest
 
     def send(self, context_dict, event_type, payload):
         """Hand one notification over: None when done, else the loss:
@@ -69,24 +79,61 @@ class Relay:
         line = (json.dumps([context_dict, event_type, payload],
                            separators=(',', ':'), default=str)
                 + '\n').encode('utf-8')
-        if len(line) > MAX_LINE:
-            return 'failed'
-        try:
-            descriptor = self._descriptor()
-            _write_now(descriptor, line)
-        except BlockingIOError:
-            return 'dropped'
-        except OSError:
-            self._process = None        # gone: start another next time
-            return 'failed'
+        with self._lock:
+            try:
+                descriptor = self._descriptor()
+                if self._rest and not self._write_rest(descriptor):
+                    return 'dropped'
+                written = _write_now(descriptor, line)
+            except BlockingIOError:
+                return 'dropped'
+            except OSError:
+                self._process = None        # gone: start another next time
+                return 'failed'
+            if written < len(line):
+                self._rest = line[written:]
+                self._finish_in_background()
         return None
+
+    def _write_rest(self, descriptor):
+        """Write what the pipe takes of the line begun; whether it is
+        complete. Called with the lock held."""
+        written = _write_now(descriptor, self._rest)
+        self._rest = self._rest[written:]
+        return not self._rest
+
+    def _finish_in_background(self):
+        if self._finishing is None or not self._finishing.is_alive():
+            self._finishing = threading.Thread(
+                target=self._finish_rest, name='notification-rest',
+                daemon=True)
+            self._finishing.start()
+
+    def _finish_rest(self):
+        while True:
+            time.sleep(REST_RETRY_INTERVAL)
+            with self._lock:
+                if not self._rest:
+                    return
+                try:
+                    if self._write_rest(self._descriptor()):
+                        return
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    # The relay is gone, and the line with it.
+                    self._rest = b''
+                    self._process = None
+                    return
 
     def _descriptor(self):
         process = self._process
         if (process is None or self._pid != os.getpid()
                 or process.poll() is not None):
-            with self._lock:
-                process = self._start()
+            # A new pipe: the rest of a line begun on the old one would
+            # be the start of a broken line on this one.
+            self._rest = b''
+            process = self._start()
         return process.stdin.fileno()
 
     def _start(self):
