@@ -34,10 +34,27 @@ import threading
 import time
 
 from oslo_context import context as oslo_context
-import oslo_messaging
-from oslo_messaging import opts as oslo_messaging_opts
+from oslo_service import backend as oslo_service_backend
 
-from cloudprefs import notification_pipe
+
+def _oslo_service_on_threads():
+    """oslo.messaging's listeners are oslo.service services, whose classes
+    come from the backend oslo.service loads when it is first imported:
+    eventlet, unless told otherwise, and eventlet is on its way out of
+    OpenStack (it may not even be installed). Everything of ours that
+    uses oslo.messaging runs on native threads, so that backend is chosen
+    before oslo.messaging is imported."""
+    if oslo_service_backend.get_backend_type() is None:
+        oslo_service_backend.init_backend(
+            oslo_service_backend.BackendType.THREADING)
+
+
+_oslo_service_on_threads()
+
+import oslo_messaging  # noqa: E402
+from oslo_messaging import opts as oslo_messaging_opts  # noqa: E402
+
+from cloudprefs import notification_pipe  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 

@@ -106,7 +106,7 @@ def read_body(request, max_size):
         raise too_large
     try:
         data = stream.read(length if length is not None else max_size + 1)
-    except ValueError as error:     # eventlet's ChunkReadError, and kin
+    except ValueError as error:     # a malformed chunk (ChunkReadError)
         raise errors.APIError(400, errors.BAD_REQUEST,
                               'The chunked request body is malformed.'
                               ) from error
@@ -123,11 +123,10 @@ def read_body(request, max_size):
 
 
 def _decodes_chunked_input(environ):
-    """Whether the WSGI server decodes a chunked body into wsgi.input:
-    cloudprefs-api (eventlet) does; others say so with
-    wsgi.input_terminated (mod_wsgi, gunicorn)."""
-    return 'eventlet.input' in environ or bool(
-        environ.get('wsgi.input_terminated'))
+    """Whether the WSGI server decodes a chunked body into wsgi.input, as
+    it says with wsgi.input_terminated (cloudprefs-api, mod_wsgi,
+    gunicorn)."""
+    return bool(environ.get('wsgi.input_terminated'))
 
 
 def _incomplete():

@@ -1,33 +1,22 @@
 """cloudprefs-api: the API under eventlet.wsgi.
 
 eventlet must patch the standard library before anything else imports
-socket, threading or the database clients, hence the first lines.
+socket, threading or the database clients, hence the first lines. This is
+the only command that uses eventlet (see :mod:`cloudprefs.eventlet_server`).
 """
 
-import warnings
+from cloudprefs.eventlet_server import patching
 
-warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-
-import eventlet  # noqa: E402
-
-# Besides the standard library, this installs eventlet's wait callback in
-# psycopg2 (the same one psycogreen would): without it each PostgreSQL
-# query, a C call, would block every green thread of the process. PyMySQL
-# is pure Python and goes through the patched socket module.
-eventlet.monkey_patch()
+patching.patch()
 
 import logging  # noqa: E402
 import sys  # noqa: E402
 
 from cloudprefs.api import deploy  # noqa: E402
+from cloudprefs.eventlet_server import server  # noqa: E402
 from cloudprefs import policy  # noqa: E402
-from cloudprefs import server  # noqa: E402
 from cloudprefs import service  # noqa: E402
 from cloudprefs import storage  # noqa: E402
-from cloudprefs.storage import psycopg_wait  # noqa: E402
-
-# A wait callback that saves the hub registration when it can (see there).
-psycopg_wait.install()
 
 LOG = logging.getLogger(__name__)
 
@@ -39,6 +28,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         conf = service.prepare_conf(argv)
+        server.apply_defaults(conf)
         service.check_auth_strategy(conf)
         # Load once here so that a bad pipeline or an unmigrated database
         # stops the start with a clear message; workers load their own.
@@ -52,6 +42,7 @@ def main(argv=None):
     def reload_conf():
         conf.reload_config_files()
         service.apply_command_line(conf)
+        server.apply_defaults(conf)
         service.check_auth_strategy(conf)
 
     try:

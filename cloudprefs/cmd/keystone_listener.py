@@ -20,9 +20,12 @@ import sys
 import threading
 import time
 
+# First: it picks oslo.service's threading backend, which oslo.messaging's
+# listener is built on.
+from cloudprefs import notifications
+
 import oslo_messaging
 
-from cloudprefs import notifications
 from cloudprefs import purge
 from cloudprefs import service
 from cloudprefs import storage

@@ -10,11 +10,11 @@ connection is checked out of the engine's pool and given back at once, so
 exceptions: TransientError (worth another attempt), BackendUnavailable
 (no pooled connection in time) or BackendError.
 
-SQLite under eventlet additionally serializes this process's writers
+On SQLite this process's writers also take turns
 (:meth:`SQLClient.writer`), so they never wait for SQLite's own lock
-inside the C library, which would stall every request of the process;
-SQLite's busy timeout is kept short and a writer of another process is
-waited for by the retry policy.
+inside the C library (under cloudprefs-api that wait would stall every
+request of the process); SQLite's busy timeout is kept short and a
+writer of another process is waited for by the retry policy.
 """
 
 import contextlib
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from cloudprefs.storage import exceptions
-from cloudprefs.storage import green
+from cloudprefs.storage import fair
 
 LOG = logging.getLogger(__name__)
 
@@ -128,11 +128,10 @@ class SQLClient:
         self.engine = self._make_engine(conf, for_migrations=False)
         # Turns at the pool: at most as many holders as it has connections,
         # so the pool itself never makes anyone wait, and waiters are
-        # served in turn (see green.fair_semaphore).
-        self._turns = green.fair_semaphore(conf.database.max_pool_size
-                                           + conf.database.max_overflow)
+        # served in turn (see fair.FairSemaphore).
+        self._turns = fair.FairSemaphore(conf.database.max_pool_size
+                                         + conf.database.max_overflow)
         self._wait_timeout = conf.database.timeout
-        # Green when eventlet has patched threading (cloudprefs-api).
         # Reentrant: a writer may find the embedded schema to upgrade.
         self._write_lock = threading.RLock() if self.is_sqlite else None
         self.dbapi = self.engine.dialect.loaded_dbapi

@@ -1,7 +1,7 @@
 """Under cloudprefs-api's eventlet server, a database call that waits
 must not stall the other requests of the process (eventlet's psycopg2
 wait callback, installed by monkey_patch, for
-PostgreSQL, cloudprefs.storage.psycopg_wait on top of it, pure-Python
+PostgreSQL, cloudprefs.eventlet_server.psycopg_wait on top of it, pure-Python
 PyMySQL for MariaDB)."""
 
 import threading

@@ -5,7 +5,7 @@ import warnings
 
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
 
-from cloudprefs import protocol  # noqa: E402
+from cloudprefs.eventlet_server import protocol  # noqa: E402
 
 
 class Clock:

@@ -4,7 +4,7 @@ import psycopg2
 from psycopg2 import extensions
 import pytest
 
-from cloudprefs.storage import psycopg_wait
+from cloudprefs.eventlet_server import psycopg_wait
 
 
 class FakeConnection:

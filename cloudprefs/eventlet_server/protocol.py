@@ -34,6 +34,7 @@ from eventlet import greenio
 from eventlet import wsgi
 
 from cloudprefs.api import errors
+from cloudprefs.api import request as api_request
 from cloudprefs import logsafe
 
 LOG = logging.getLogger(__name__)
@@ -351,6 +352,11 @@ def make_protocol(limit, header_timeout, idle_timeout):
                     plain.rfile, None, plain._sock, wfile=plain.wfile,
                     wfile_line=plain.wfile_line, chunked_input=True)
                 environ['wsgi.input'] = environ['eventlet.input'] = strict
+            # The body reader ends at the end of the body, a chunked one
+            # decoded (so the application may read chunked bodies).
+            environ['wsgi.input_terminated'] = True
+            # A held request watches its client's connection.
+            environ[api_request.CONNECTION_FD_KEY] = self.connection.fileno
             return environ
 
     return Protocol

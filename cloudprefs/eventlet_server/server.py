@@ -12,7 +12,7 @@ A worker that gets SIGTERM stops accepting, lets requests in flight finish
 (eventlet.wsgi closes idle keep-alive connections), and exits; past
 ``graceful_shutdown_timeout`` it exits anyway.
 
-This module expects eventlet's monkey patching (cloudprefs.cmd.api).
+This module expects eventlet's monkey patching (:mod:`.patching`).
 """
 
 import gc
@@ -24,11 +24,12 @@ import time
 
 import eventlet
 import eventlet.hubs
+import eventlet.patcher
 import eventlet.wsgi
 import greenlet
 
 from cloudprefs.api import waiting
-from cloudprefs import protocol
+from cloudprefs.eventlet_server import protocol
 from cloudprefs import storage
 
 LOG = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ class _AccessLog:
 
     def write(self, message):
         LOG.info(message.rstrip())
+
+
+def apply_defaults(conf):
+    """The defaults that depend on this server: a worker holds at most
+    three quarters of its connections in long-polls and watches."""
+    conf.set_default('max_waiting_per_worker',
+                     waiting.holds_for(conf.green_pool_size),
+                     group='changes')
 
 
 def listen(conf):
@@ -67,6 +76,10 @@ def serve(conf, sock, app):
     signal.signal(signal.SIGHUP, signal.SIG_IGN)   # the master's business
 
     _freeze_startup_objects()
+    # Held requests see their clients hang up with poll(), which the
+    # monkey patching took out of the select module (a poll with no
+    # timeout never blocks the hub).
+    waiting.use_poll(eventlet.patcher.original('select').poll)
     limit = protocol.ConnectionLimit(conf.green_pool_size)
     server = eventlet.spawn(
         eventlet.wsgi.server, protocol.LimitedListener(sock, limit), app,
@@ -188,6 +201,14 @@ class Master:
     def _spawn(self):
         pid = os.fork()
         if pid == 0:
+            # Until serve() installs the worker's own handlers, the
+            # master's would only note a signal in this copy of the
+            # master: a SIGTERM sent while the worker loads its
+            # application would be lost, and the worker outlive the
+            # master. A worker that is not serving yet just ends.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
             self._run_worker()
         self.workers.add(pid)
         LOG.info('Started worker %d', pid)
