@@ -28,8 +28,10 @@ class V1Application:
         self.retry_after = str(conf.api.retry_after)
         self.storage = storage_driver
         self.authorizer = authorizer
-        self.feed_waiters = waiting.FeedWaiters(storage_driver,
-                                                conf.changes.poll_interval)
+        self.feed_waiters = waiting.FeedWaiters(
+            storage_driver, conf.changes.poll_interval,
+            max_held=conf.changes.max_waiting_per_worker or 0,
+            max_held_per_user=conf.changes.max_waiting_per_user)
         # The driver of a URL is shared by every application a process
         # loads: the newest application's waiters hear its changes.
         storage_driver.add_change_listener(

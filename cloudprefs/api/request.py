@@ -6,6 +6,10 @@ import webob
 CONTEXT_KEY = 'cloudprefs.context'   # oslo.context RequestContext (auth)
 OWNER_KEY = 'cloudprefs.owner_id'    # whose data the request acts on (app)
 APP_KEY = 'cloudprefs.app'
+# Set by the server integration (cloudprefs-api, uwsgi): a callable that
+# returns the file descriptor of the request's connection, so that a held
+# request sees its client hang up.
+CONNECTION_FD_KEY = 'cloudprefs.connection_fd'
 
 MAX_USER_ID_BYTES = 255
 

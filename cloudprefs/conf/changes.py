@@ -29,6 +29,28 @@ OPTS = [
                       'waiting clients. Writes made by the same worker '
                       'wake its waiters at once; writes made elsewhere '
                       'are seen within this interval.'),
+    cfg.IntOpt('max_waiting_per_worker', min=0,
+               sample_default='<three quarters of what the server serves '
+                              'at once>',
+               help='Long-polls and watches one worker process holds at '
+                    'once. A held request keeps a thread of a threaded '
+                    'server busy (a connection of cloudprefs-api), so '
+                    'past this bound a request that would wait is '
+                    'answered at once, with Retry-After telling the '
+                    'client when to ask again, and the rest stay for '
+                    'other requests. Unset, it is three quarters of the '
+                    'requests the worker serves at once, keeping at '
+                    'least one free: of green_pool_size under '
+                    'cloudprefs-api, of the threads under uwsgi or '
+                    'mod_wsgi (so uwsgi with threads = 1 holds none); '
+                    'under another WSGI server, set it.'),
+    cfg.IntOpt('max_waiting_per_user', default=10, min=0,
+               help='Long-polls and watches of one user one worker '
+                    'process holds at once; past it that user\'s '
+                    'requests are answered at once, with Retry-After. '
+                    'Enough for a few devices following the feed and '
+                    'watching some containers each; it keeps one user '
+                    'from taking every place.'),
 ]
 
 

@@ -112,10 +112,17 @@ def _validators(revision, modified_at):
 def _watch(req, container):
     """``If-None-Match`` with ``Prefer: wait=N``: hold the read until the
     container's revision differs from the one named, for up to N
-    seconds."""
+    seconds. The headers to add to the read's answer."""
     seconds = feed.requested_wait(req)
     if seconds:
-        feed.wait_until_changed(req, container, seconds)
+        return feed.wait_until_changed(req, container, seconds)
+    return None
+
+
+def _with_headers(response, headers):
+    if headers:
+        response.headers.update(headers)
+    return response
 
 
 def _read_answer(req, read):
@@ -189,18 +196,18 @@ def delete_all_containers(req):
 
 @policy_rule(rules.GET_CONTAINER)
 def get_container(req, container):
-    _watch(req, container)
+    watched = _watch(req, container)
     if req.method == 'HEAD' or conditional.is_conditional_read(req):
         # Revision, time and size tell; the value stays in the database.
         meta = req.storage.get_meta(req.owner_id, container)
         modified_at = meta.modified_us / 1e6
         headers = _validators(meta.revision, modified_at)
         if conditional.not_modified(req, headers['ETag'], modified_at):
-            return _not_modified(headers)
+            return _with_headers(_not_modified(headers), watched)
         if req.method == 'HEAD':
             return _head_response(meta.size, headers)
     read = req.storage.get_container(req.owner_id, container)
-    return _read_answer(req, read)
+    return _with_headers(_read_answer(req, read), watched)
 
 
 @policy_rule(rules.WRITE_CONTAINER)
@@ -250,9 +257,9 @@ def delete_container(req, container):
 
 @policy_rule(rules.GET_VALUE)
 def get_value(req, container, key_path):
-    _watch(req, container)
+    watched = _watch(req, container)
     read = req.storage.get_value(req.owner_id, container, key_path)
-    return _read_answer(req, read)
+    return _with_headers(_read_answer(req, read), watched)
 
 
 @policy_rule(rules.SET_VALUE)

@@ -2,10 +2,11 @@
 (``Prefer: wait=``): reading, and holding a request until something
 changes.
 
-A held request costs this process a green thread and an entry in its
-:class:`~cloudprefs.api.waiting.FeedWaiters`, no database round trip of
-its own: the waiters' shared poll and the process's own writes wake it,
-and it reads once more when woken.
+A held request costs this process a thread (or a green thread) and a
+:class:`~cloudprefs.api.waiting.Hold`, no database round trip of its own:
+the waiters' shared poll and the process's own writes wake it, and it
+reads once more when woken. A request the process will not hold (its
+bounds are reached) is answered at once with ``Retry-After``.
 """
 
 import json
@@ -16,6 +17,8 @@ import webob
 
 from cloudprefs.api import conditional
 from cloudprefs.api import errors
+from cloudprefs.api import request as api_request
+from cloudprefs.api import waiting
 from cloudprefs.storage import exceptions
 
 CURSOR_HEADER = 'X-Cursor'
@@ -49,8 +52,17 @@ def _seconds(text, what):
     return float(text)
 
 
-def _deadline(req, seconds):
-    return time.monotonic() + min(seconds, req.changes_conf.max_wait)
+def _longest_wait(req, seconds):
+    return min(seconds, req.changes_conf.max_wait)
+
+
+def _hold(req, container=None):
+    """A :class:`~cloudprefs.api.waiting.Hold` for this request, or None
+    when the process will not hold it."""
+    connection_fd = req.environ.get(api_request.CONNECTION_FD_KEY)
+    return req.feed_waiters.hold(
+        req.owner_id, container,
+        connection_fd() if connection_fd is not None else None)
 
 
 def read_changes(req, limit):
@@ -58,19 +70,31 @@ def read_changes(req, limit):
     until there are some or the wait runs out."""
     cursor = parse_cursor(req.GET.get('since', ''))
     wait = req.GET.get('wait')
-    deadline = _deadline(req, 0 if wait is None else _seconds(wait, 'wait'))
-    waiters = req.feed_waiters
-    while True:
-        # CursorExpired: 410, by the application.
+    seconds = _longest_wait(req, 0 if wait is None else
+                            _seconds(wait, 'wait'))
+    # CursorExpired: 410, by the application.
+    if seconds <= 0:
+        return _changes_response(
+            req.storage.changes_since(req.owner_id, cursor, limit))
+    deadline = time.monotonic() + seconds
+    hold = _hold(req)
+    if hold is None:
         page = req.storage.changes_since(req.owner_id, cursor, limit)
-        remaining = deadline - time.monotonic()
-        if page.changes or remaining <= 0 or waiters.released:
-            return _changes_response(page)
-        waiters.wait(req.owner_id, page.cursor, remaining)
-        cursor = page.cursor
+        return _changes_response(page, None if page.changes
+                                 else waiting.retry_after(seconds))
+    with hold:
+        while True:
+            hold.arm()
+            page = req.storage.changes_since(req.owner_id, cursor, limit)
+            remaining = deadline - time.monotonic()
+            if (page.changes or remaining <= 0 or hold.client_gone
+                    or req.feed_waiters.released):
+                return _changes_response(page)
+            hold.wait(page.cursor, remaining)
+            cursor = page.cursor
 
 
-def _changes_response(page):
+def _changes_response(page, retry_after=None):
     document = {
         'changes': [{'container': entry.container,
                      'revision': None if entry.deleted
@@ -81,44 +105,56 @@ def _changes_response(page):
         'more': page.more,
     }
     body = json.dumps(document, ensure_ascii=False, separators=(',', ':'))
-    return webob.Response(
-        body=body.encode('utf-8'), status='200 OK',
-        headerlist=[('Content-Type', 'application/json'),
-                    ('Cache-Control', 'no-store'),
-                    (CURSOR_HEADER, cursor_text(page.cursor))])
+    headers = [('Content-Type', 'application/json'),
+               ('Cache-Control', 'no-store'),
+               (CURSOR_HEADER, cursor_text(page.cursor))]
+    if retry_after is not None:
+        headers.append(('Retry-After', str(retry_after)))
+    return webob.Response(body=body.encode('utf-8'), status='200 OK',
+                          headerlist=headers)
 
 
 def requested_wait(req):
     """Seconds of ``Prefer: wait=`` (RFC 7240) on a conditional read;
-    None when the request does not ask to wait."""
+    None when the request does not ask to wait. A preference that cannot
+    be honoured (not a number of seconds) is ignored, as RFC 7240 says."""
     # The environ, not req.headers: this runs on every GET.
     prefer = req.environ.get('HTTP_PREFER')
     if prefer is None or 'HTTP_IF_NONE_MATCH' not in req.environ:
         return None
     match = _PREFER_WAIT.search(prefer)
-    if match is None:
+    if match is None or not _SECONDS.fullmatch(match.group(1)):
         return None
-    return _seconds(match.group(1), 'Prefer: wait')
+    return float(match.group(1))
 
 
 def wait_until_changed(req, container, seconds):
     """Hold a read whose If-None-Match names the container's current
     revision until the revision differs (or the container goes) or the
-    wait runs out. Returns when the read should be answered as usual
-    (a 304 if nothing changed)."""
-    deadline = _deadline(req, seconds)
-    waiters = req.feed_waiters
-    while not waiters.released:
-        # The position first: a change after it wakes the wait.
-        position = req.storage.feed_position(req.owner_id)
-        try:
-            meta = req.storage.get_meta(req.owner_id, container)
-        except exceptions.NotFound:
-            return
-        if not conditional.not_modified(req, conditional.etag(
-                meta.revision)):
-            return
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        waiters.wait(req.owner_id, position, remaining)
+    wait runs out. Returns the headers to add to the answer of the read,
+    which follows as usual (a 304 if nothing changed): ``Retry-After``
+    when the process would not hold the request."""
+    seconds = _longest_wait(req, seconds)
+    if seconds <= 0:
+        return {}
+    deadline = time.monotonic() + seconds
+    hold = _hold(req, container)
+    if hold is None:
+        return {'Retry-After': str(waiting.retry_after(seconds))}
+    with hold:
+        while not (hold.client_gone or req.feed_waiters.released):
+            hold.arm()
+            # The position first: a change after it wakes the wait.
+            position = req.storage.feed_position(req.owner_id)
+            try:
+                meta = req.storage.get_meta(req.owner_id, container)
+            except exceptions.NotFound:
+                return {}
+            if not conditional.not_modified(req, conditional.etag(
+                    meta.revision)):
+                return {}
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return {}
+            hold.wait(position, remaining)
+    return {}
