@@ -72,6 +72,13 @@ function configure_cloudprefs {
         "$CLOUDPREFS_URL_PREFIX" "" cloudprefs-api
     iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi env \
         "CLOUDPREFS_CONFIG_FILE=$CLOUDPREFS_CONF"
+    # Held long-polls and watches take a thread each: devstack's one
+    # thread per process would hold none (etc/cloudprefs/uwsgi.ini and
+    # doc/source/deployment.rst say why these values).
+    iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi enable-threads true
+    iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi threads "$CLOUDPREFS_UWSGI_THREADS"
+    iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi harakiri 90
+    iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi worker-reload-mercy 30
 }
 
 function configure_keystone_notifications_for_cloudprefs {

@@ -46,6 +46,13 @@ of a write to the answer of the waiting request), with the write made by
 the same process and by another cloudprefs-api process on the same
 database.
 
+--uwsgi also runs the WSGI application under uwsgi with the shipped
+etc/cloudprefs/uwsgi.ini (one process, as cloudprefs-api has one worker;
+from .wsgi-venv, without eventlet) on the same database, each workload
+against one server and then the other in every round (with --long-polls
+too), and prints uwsgi / cloudprefs-api. ``--uwsgi-option threads=8``
+(repeatable) changes an option of the ini; the run is then "tuned".
+
 --auth compare runs a noauth and a keystone server (a real Keystone and
 memcached) on one database with the same users' data, each workload
 against one and then the other in every round, and prints keystone /
@@ -171,22 +178,41 @@ def _run_wrk_once(url, script, connections, duration, env):
 
 
 class Measured:
-    """A server process whose CPU time and peak RSS are read around runs."""
+    """A server process whose CPU time and peak RSS are read around runs.
 
-    def __init__(self, pid):
+    ``tree``: count its child processes too (uwsgi: master, workers and
+    HTTP router); the peak RSS is then their sum.
+    """
+
+    def __init__(self, pid, tree=False):
         import psutil
         self.process = psutil.Process(pid)
+        self.tree = tree
+
+    def _processes(self):
+        if not self.tree:
+            return [self.process]
+        return [self.process] + self.process.children(recursive=True)
 
     def cpu_seconds(self):
-        times = self.process.cpu_times()
-        return times.user + times.system
+        total = 0.0
+        for process in self._processes():
+            times = process.cpu_times()
+            total += times.user + times.system
+        return total
 
     def peak_rss_mb(self):
-        with open('/proc/%d/status' % self.process.pid) as status:
-            for line in status:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024.0
-        return None
+        total = None
+        for process in self._processes():
+            try:
+                with open('/proc/%d/status' % process.pid) as status:
+                    for line in status:
+                        if line.startswith('VmHWM:'):
+                            kilobytes = int(line.split()[1])
+                            total = (total or 0) + kilobytes / 1024.0
+            except FileNotFoundError:
+                continue
+        return total
 
     def rss_mb(self):
         return self.process.memory_info().rss / 1048576.0
@@ -283,6 +309,49 @@ def _write_conf(workdir, name, connection, sections):
         options.setdefault(section, {}).update(values)
     return config.write_config_file(os.path.join(workdir, name + '.conf'),
                                     options)
+
+
+UWSGI = ' uwsgi'
+
+
+def start_uwsgi(workdir, connection, auth, keystone_sections, options,
+                ini_options, cleanups):
+    """The WSGI application under uwsgi with the shipped ini, one process
+    (``ini_options``: ['threads=8', ...] from --uwsgi-option); (server,
+    Measured of its whole process tree)."""
+    from tests.support import uwsgi_server
+    sections = {'DEFAULT': {'debug': 'false'}}
+    for section, values in list(keystone_sections.items()) + list(
+            options.items()):
+        sections.setdefault(section, {}).update(values)
+    overrides = {'processes': '1'}
+    for assignment in ini_options:
+        name, _, value = assignment.partition('=')
+        overrides[name.strip()] = value.strip() or None
+    uwsgi_dir = os.path.join(workdir, 'uwsgi')
+    os.makedirs(uwsgi_dir)
+    server = uwsgi_server.UwsgiServer(uwsgi_dir, connection,
+                                      auth_strategy=auth, sections=sections,
+                                      name='bench-uwsgi', overrides=overrides)
+    server.start()
+    cleanups.append(server.stop)
+    return server, Measured(server.process.pid, tree=True)
+
+
+def print_uwsgi_ratio(medians, workloads, polling):
+    print('uwsgi (shipped uwsgi.ini, one process) / cloudprefs-api '
+          '(same rounds, same database):')
+    for name in workloads:
+        pairs = [('', name, name + UWSGI)]
+        if polling:
+            pairs.append((polling, name + polling, name + UWSGI + polling))
+        for label, api_name, uwsgi_name in pairs:
+            api_row, uwsgi_row = medians[api_name], medians[uwsgi_name]
+            print('  %-24s %.2f (p99 %.2f -> %.2f ms, non-2xx %d -> %d)' % (
+                name + label, uwsgi_row['requests_per_second']
+                / api_row['requests_per_second'], api_row['p99_ms'],
+                uwsgi_row['p99_ms'], api_row['non_2xx'],
+                uwsgi_row['non_2xx']))
 
 
 def start_api(workdir, connection, auth, keystone_sections, options):
@@ -412,7 +481,8 @@ def print_table(title, medians, ceiling_rps):
 
 
 def label_for(args):
-    return ('tuned (%s)' % ', '.join(args.set) if args.set
+    changed = args.set + ['uwsgi ' + option for option in args.uwsgi_option]
+    return ('tuned (%s)' % ', '.join(changed) if changed
             else 'default options')
 
 
@@ -463,6 +533,9 @@ def main(argv=None):
                         help='wake-up latency samples per kind')
     parser.add_argument('--hold-long-polls', nargs=2, type=int,
                         help=argparse.SUPPRESS)
+    parser.add_argument('--uwsgi', action='store_true')
+    parser.add_argument('--uwsgi-option', action='append', default=[],
+                        metavar='OPTION=VALUE')
     parser.add_argument('--scaling', action='store_true')
     parser.add_argument('--soak', type=int, default=0, metavar='SECONDS')
     parser.add_argument('--output')
@@ -522,6 +595,13 @@ def main(argv=None):
                                             cleanups,
                                             args.notification_driver)
 
+        uwsgi = None
+        if args.uwsgi:
+            uwsgi = start_uwsgi(workdir, connection, args.auth,
+                                keystone_sections, options,
+                                args.uwsgi_option, cleanups)
+            seed(uwsgi[0], headers_list[:1])     # loads its worker
+
         trivial_target, trivial_url = start_trivial(cleanups)
         no_counter = ConnectionCounter(None, None)
 
@@ -533,6 +613,10 @@ def main(argv=None):
             polling = ' +%d polls' % args.long_polls
             if args.long_polls:
                 names += [name + polling for name in workloads]
+            if uwsgi is not None:
+                names += [name + UWSGI for name in workloads]
+                if args.long_polls:
+                    names += [name + UWSGI + polling for name in workloads]
             rounds = {name: [] for name in names}
             for number in range(args.rounds):
                 print('%d connections, round %d/%d' % (
@@ -549,11 +633,21 @@ def main(argv=None):
                             notifying[1], notifying[0].base_url,
                             name + '.lua', connections, args.duration, env,
                             counter))
+                    if uwsgi is not None:
+                        rounds[name + UWSGI].append(measure(
+                            uwsgi[1], uwsgi[0].base_url, name + '.lua',
+                            connections, args.duration, env, counter))
                 if args.long_polls:
                     with LongPolls(api.port, args.long_polls):
                         for name in workloads:
                             rounds[name + polling].append(measure(
                                 api_target, api.base_url, name + '.lua',
+                                connections, args.duration, env, counter))
+                if args.long_polls and uwsgi is not None:
+                    with LongPolls(uwsgi[0].port, args.long_polls):
+                        for name in workloads:
+                            rounds[name + UWSGI + polling].append(measure(
+                                uwsgi[1], uwsgi[0].base_url, name + '.lua',
                                 connections, args.duration, env, counter))
             medians, ceiling = summarize(rounds, results, connections)
             print_table('%s, %s, %s, %d connections, medians of %d rounds '
@@ -564,6 +658,9 @@ def main(argv=None):
                 print_notification_cost(medians, workloads)
             if args.long_polls:
                 print_long_poll_cost(medians, workloads, polling)
+            if uwsgi is not None:
+                print_uwsgi_ratio(medians, workloads, polling
+                                  if args.long_polls else None)
 
         if notifying is not None:
             print_notifications_lost(notifying[0])

@@ -7,8 +7,11 @@
 # 2. a virtualenv in .venv gets the pinned dependencies and the package;
 #    another, .keystone-venv, gets the pinned Keystone the tests run
 #    (a test tool, kept apart from the service's own dependencies);
-#    and a third, .client-venv, gets the client distribution (client/)
+#    a third, .client-venv, gets the client distribution (client/)
 #    with python-openstackclient and tempest, and nothing of the server;
+#    and a fourth, .wsgi-venv, the service as operators run it under
+#    uwsgi: its runtime dependencies and uWSGI, without eventlet, so the
+#    tests prove that nothing but cloudprefs-api needs eventlet;
 # 3. pytest runs unit and functional tests. Tests start what they own
 #    (cloudprefs-api processes, Keystone under uwsgi, memcached, the
 #    MongoDB-protocol test server) themselves.
@@ -40,6 +43,17 @@ if [ ! -x .client-venv/bin/python ]; then
 fi
 .client-venv/bin/pip install -q -c tools/client-constraints.txt \
     -e ./client python-openstackclient tempest pytest
+
+if [ ! -x .wsgi-venv/bin/python ]; then
+    "$PYTHON" -m venv .wsgi-venv
+    .wsgi-venv/bin/pip install -q --upgrade pip
+fi
+grep -v '^eventlet' requirements.txt > .wsgi-venv/requirements.txt
+.wsgi-venv/bin/pip install -q -c upper-constraints.txt \
+    -r .wsgi-venv/requirements.txt uWSGI psycopg2-binary PyMySQL
+.wsgi-venv/bin/pip install -q --no-deps -e .
+# oslo.service still lists eventlet among its own requirements.
+.wsgi-venv/bin/pip uninstall -q -y eventlet
 
 # No path given: pytest.ini's testpaths (tests), the whole suite.
 exec .venv/bin/python -m pytest "$@"

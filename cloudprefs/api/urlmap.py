@@ -10,6 +10,24 @@ from oslo_context import context
 from cloudprefs.api import errors
 from cloudprefs.api import paths
 
+# The longest request line (method, target, version and CRLF) served: what
+# cloudprefs-api's server reads, so that every server refuses the same
+# requests. A WSGI server with a larger buffer (the shipped uwsgi.ini)
+# passes longer ones on, and they are refused here.
+MAX_REQUEST_LINE = 8192
+# ' ' + target + ' HTTP/1.1\r\n' around the target.
+_REQUEST_LINE_FRAME = len('  HTTP/1.1\r\n')
+
+
+def request_line_length(environ):
+    target = environ.get('REQUEST_URI')
+    if target is None:
+        target = environ.get('PATH_INFO', '')
+        if environ.get('QUERY_STRING'):
+            target += '?' + environ['QUERY_STRING']
+    return (len(environ.get('REQUEST_METHOD', '')) + len(target)
+            + _REQUEST_LINE_FRAME)
+
 
 class URLMap:
 
@@ -18,6 +36,11 @@ class URLMap:
         self.mounts = sorted(mounts.items(), key=lambda item: -len(item[0]))
 
     def __call__(self, environ, start_response):
+        if request_line_length(environ) >= MAX_REQUEST_LINE:
+            return self._refuse(environ, start_response, 414,
+                                errors.URI_TOO_LONG,
+                                'The request line is longer than %d bytes.'
+                                % MAX_REQUEST_LINE)
         path_info = environ.get('PATH_INFO', '')
         for prefix, app in self.mounts:
             if prefix == '':
@@ -32,11 +55,15 @@ class URLMap:
                                                      '') + prefix
                 environ['PATH_INFO'] = path_info[len(prefix):]
                 return app(environ, start_response)
+        return self._refuse(environ, start_response, 404, errors.NOT_FOUND,
+                            'No such resource.')
+
+    @staticmethod
+    def _refuse(environ, start_response, status, code, detail):
         # Outside every mounted pipeline, so no request_id filter ran.
         request_id = environ.setdefault(errors.REQUEST_ID_KEY,
                                         context.generate_request_id())
-        response = errors.error_response(environ, 404, errors.NOT_FOUND,
-                                         'No such resource.')
+        response = errors.error_response(environ, status, code, detail)
         response.headers['X-Openstack-Request-Id'] = request_id
         return response(environ, start_response)
 

@@ -1,17 +1,20 @@
 """The WSGI application for uwsgi, mod_wsgi or any WSGI server.
 
-    uwsgi --http11-socket :8888 --module cloudprefs.wsgi.api:application
+    uwsgi --ini /etc/cloudprefs/uwsgi.ini
+    (module = cloudprefs.wsgi.api:application)
 
 The configuration files come from ``CLOUDPREFS_CONFIG_FILE`` (several may
 be given, separated by commas) or oslo.config's default locations
 (``/etc/cloudprefs/cloudprefs.conf``...). The server's own command line is
-not parsed.
+not parsed. Nothing here needs eventlet: requests run on the server's
+native threads.
 """
 
 import os
 
 from cloudprefs.api import deploy
 from cloudprefs import service
+from cloudprefs.wsgi import uwsgi_support
 
 CONFIG_FILE_ENV = 'CLOUDPREFS_CONFIG_FILE'
 
@@ -21,8 +24,13 @@ def init_application():
     default_files = [f for f in files.split(',') if f] if files else None
     conf = service.prepare_conf([], default_config_files=default_files,
                                 command_line=False)
+    if uwsgi_support.running():
+        uwsgi_support.apply_defaults(conf)
     service.check_auth_strategy(conf)
-    return deploy.load_app(conf)
+    app = deploy.load_app(conf)
+    if uwsgi_support.running():
+        return uwsgi_support.Application(app)
+    return app
 
 
 application = init_application()

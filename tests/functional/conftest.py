@@ -19,6 +19,35 @@ TEST_LIMITS = {'max_container_size': str(256 * 1024),
 
 BACKENDS = ['sqlite', 'mongodb', 'postgresql', 'mysql']
 
+# A module that names SERVERS runs its tests under each (its fixtures take
+# ``server_kind``); under uwsgi on one SQL backend only: the backends are
+# the same code under either server, and CI's time is not.
+UWSGI_BACKENDS = ('postgresql',)
+
+
+def pytest_generate_tests(metafunc):
+    if 'server_kind' in metafunc.fixturenames:
+        metafunc.parametrize(
+            'server_kind', getattr(metafunc.module, 'SERVERS',
+                                   (api_server.CLOUDPREFS_API,)),
+            scope='module')
+
+
+def pytest_collection_modifyitems(config, items):
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, 'callspec', None)
+        params = params.params if params is not None else {}
+        if (params.get('server_kind') == api_server.UWSGI
+                and params.get('backend', UWSGI_BACKENDS[0])
+                not in UWSGI_BACKENDS):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
 
 @pytest.fixture(scope='module', params=BACKENDS)
 def backend(request):
@@ -58,13 +87,13 @@ def db_sync(url, workdir):
 
 
 @pytest.fixture(scope='module')
-def api(connection, tmp_path_factory):
-    """cloudprefs-api (one worker) on the module's backend."""
+def api(connection, server_kind, tmp_path_factory):
+    """cloudprefs-api (one worker), or uwsgi where the module's SERVERS
+    say, on the module's backend."""
     # Long-polls answer at once: the fuzzers would otherwise hold many.
-    server = api_server.ApiServer(str(tmp_path_factory.mktemp('api')),
-                                  connection, sections={
-                                      'api': TEST_LIMITS,
-                                      'changes': {'max_wait': '0'}})
+    server = api_server.server_of_kind(
+        server_kind, str(tmp_path_factory.mktemp('api')), connection,
+        sections={'api': TEST_LIMITS, 'changes': {'max_wait': '0'}})
     server.start()
     yield server
     server.stop()

@@ -1,5 +1,6 @@
 """The change feed, long-poll and watch, through real cloudprefs-api
-processes (two workers each) on every backend."""
+processes (two workers each) on every backend, and through uwsgi (the
+shipped uwsgi.ini, two processes each, without eventlet)."""
 
 import concurrent.futures
 import json
@@ -20,18 +21,21 @@ import sqlalchemy as sa
 from tests.support import api_server
 from tests.support import config
 
+SERVERS = (api_server.CLOUDPREFS_API, api_server.UWSGI)
+
 WRITERS = 8
 WRITES_PER_WRITER = 200
 CONTAINERS = 20
 
 
 @pytest.fixture(scope='module')
-def feed_api(connection, tmp_path_factory):
-    """cloudprefs-api with two workers, and a second process on the same
-    database: a write through one is seen by waiters of the other."""
+def feed_api(connection, server_kind, tmp_path_factory):
+    """cloudprefs-api with two workers (or uwsgi with two processes), and
+    a second one on the same database: a write through one is seen by
+    waiters of the other."""
     workdir = str(tmp_path_factory.mktemp('feed'))
-    servers = [api_server.ApiServer(
-        workdir, connection, name='feed%d' % index,
+    servers = [api_server.server_of_kind(
+        server_kind, workdir, connection, name='feed%d' % index,
         sections={'DEFAULT': {'api_workers': '2'},
                   'changes': {'max_wait': '20'}}) for index in range(2)]
     for server in servers:
@@ -480,5 +484,52 @@ def test_workers_sweep_old_tombstones(connection, tmp_path):
                 break
             time.sleep(0.5)
         _assert_tombstone_expired(server, headers, before)
+    finally:
+        server.stop()
+
+
+def _poll_answer(server, headers, wait):
+    response = requests.get(server.url('/v1'), headers=headers,
+                            params={'since': '0', 'wait': str(wait)},
+                            timeout=wait + 30)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_a_client_that_hangs_up_gives_its_place_back(tmp_path):
+    """[changes] max_waiting_per_user bounds one user's held requests; the
+    places of polls whose client hung up are free again within seconds,
+    not when their wait would have ended (issue: one user opening and
+    dropping polls locked every other client out)."""
+    import socket
+    server = api_server.ApiServer(
+        str(tmp_path), None,
+        sections={'changes': {'max_waiting_per_user': '2'}}).start()
+    headers = {'X-User-Id': 'hangs-up'}
+    try:
+        socks = []
+        for _ in range(2):
+            sock = socket.create_connection(('127.0.0.1', server.port))
+            sock.sendall(b'GET /v1?since=0&wait=60 HTTP/1.1\r\nHost: x\r\n'
+                         b'X-User-Id: hangs-up\r\n\r\n')
+            socks.append(sock)
+        time.sleep(1)
+        # Both places taken: a third poll is answered at once.
+        refused = _poll_answer(server, headers, 30)
+        assert int(refused.headers['Retry-After']) >= 1
+        assert refused.json()['changes'] == []
+        for sock in socks:
+            sock.close()
+        # Within a few seconds the places are free: a poll is held again
+        # (until a write wakes it), not refused.
+        deadline = time.monotonic() + 10
+        while True:
+            started = time.monotonic()
+            answer = _poll_answer(server, headers, 2)
+            if 'Retry-After' not in answer.headers:
+                assert time.monotonic() - started >= 1.5
+                break
+            assert time.monotonic() < deadline, 'places never given back'
+            time.sleep(0.5)
     finally:
         server.stop()

@@ -105,6 +105,9 @@ def test_phases_with_devstack_database(tmp_path):
     assert conf.get('service_credentials', 'system_scope') == 'all'
     assert conf.get('service_credentials', 'username') == 'cloudprefs'
     assert uwsgi.get('uwsgi', 'module') == 'cloudprefs.wsgi.api:application'
+    # Threads to hold long-polls on, and no harakiri under a held one.
+    assert uwsgi.get('uwsgi', 'threads') == '32'
+    assert int(uwsgi.get('uwsgi', 'harakiri')) > 60
     assert uwsgi.get('uwsgi', 'env') == (
         'CLOUDPREFS_CONFIG_FILE=%s'
         % (tmp_path / 'etc' / 'cloudprefs' / 'cloudprefs.conf'))

@@ -10,6 +10,9 @@ import requests
 from cloudprefs.api.middleware import known_tokens
 from tests.support import api_server
 
+# The pipeline behind real Keystone under both servers.
+SERVERS = (api_server.CLOUDPREFS_API, api_server.UWSGI)
+
 TOKEN_CACHE_TIME = 3
 # The tokens of short_lived_keystone.
 TOKEN_LIFE = 8
@@ -33,9 +36,10 @@ def authtoken_settings(keystone, memcached, password=None):
 
 
 @pytest.fixture(scope='module')
-def api(keystone, memcached, tmp_path_factory):
-    server = api_server.ApiServer(
-        str(tmp_path_factory.mktemp('keystone-api')), connection=None,
+def api(keystone, memcached, server_kind, tmp_path_factory):
+    server = api_server.server_of_kind(
+        server_kind, str(tmp_path_factory.mktemp('keystone-api')),
+        connection=None,
         auth_strategy='keystone',
         sections={'keystone_authtoken': authtoken_settings(keystone,
                                                            memcached)})

@@ -1,62 +1,61 @@
-"""The API under uwsgi, from cloudprefs.wsgi.api:application."""
+"""The WSGI application under uwsgi, with the shipped uwsgi.ini, from a
+virtualenv without eventlet (.wsgi-venv): what only uwsgi can show.
+test_api, test_changes, test_hostile_input and test_keystone run their
+tests under uwsgi too."""
 
-import contextlib
-import json
+import concurrent.futures
 import os
-import re
 import signal
 import subprocess
-import sys
+import threading
+import time
 import uuid
 
 import pytest
 import requests
 
+from cloudprefs.conf import changes as changes_conf
 from tests.support import config
-from tests.support import network
 from tests.support import rabbitmq
+from tests.support import sqlservers
+from tests.support import uwsgi_server
+from tests.functional.conftest import db_sync
+
+DEVICES = 200
+POLL_WAIT = 15
 
 
-SAMPLE_INI = os.path.join('etc', 'cloudprefs', 'uwsgi.ini')
+def test_nothing_but_cloudprefs_api_needs_eventlet(tmp_path):
+    venv = uwsgi_server.wsgi_venv()
+    python = os.path.join(venv, 'bin', 'python')
+    missing = subprocess.run([python, '-c', 'import eventlet'],
+                             capture_output=True, text=True)
+    assert missing.returncode != 0 and 'eventlet' in missing.stderr
+    for script in ('cloudprefs-manage', 'cloudprefs-keystone-listener'):
+        subprocess.run([os.path.join(venv, 'bin', script), '--help'],
+                       check=True, capture_output=True, timeout=60)
+    conf_path = config.write_config_file(
+        str(tmp_path / 'manage.conf'), {'database': {
+            'connection': 'sqlite:///%s' % (tmp_path / 'db.sqlite')}})
+    subprocess.run([os.path.join(venv, 'bin', 'cloudprefs-manage'),
+                    '--config-file', conf_path, 'db_sync'],
+                   check=True, capture_output=True, timeout=120)
+    # The application, its storage drivers and notifications import none.
+    subprocess.run(
+        [python, '-c', 'import sys; import cloudprefs.wsgi.uwsgi_support, '
+         'cloudprefs.api.deploy, cloudprefs.storage.sql, '
+         'cloudprefs.storage.mongodb, cloudprefs.notifications, '
+         'cloudprefs.cmd.keystone_listener; '
+         'assert "eventlet" not in sys.modules'],
+        check=True, capture_output=True, timeout=60)
 
 
-@pytest.fixture
-def uwsgi_api(tmp_path):
-    """uwsgi run from the shipped sample ini, with only its socket and
-    configuration file changed."""
-    with run_uwsgi(tmp_path, {}) as url:
-        yield url
-
-
-@contextlib.contextmanager
-def run_uwsgi(tmp_path, sections):
-    port = network.free_port()
-    options = {'DEFAULT': {'auth_strategy': 'noauth',
-                           'state_path': str(tmp_path / 'state')}}
-    options.update(sections)
-    conf_path = config.write_config_file(str(tmp_path / 'cloudprefs.conf'),
-                                         options)
-    with open(SAMPLE_INI) as sample:
-        ini = sample.read()
-    ini = re.sub(r'(?m)^http11-socket = .*$',
-                 'http11-socket = 127.0.0.1:%d' % port, ini)
-    ini = re.sub(r'(?m)^env = CLOUDPREFS_CONFIG_FILE=.*$',
-                 'env = CLOUDPREFS_CONFIG_FILE=%s' % conf_path, ini)
-    ini = re.sub(r'(?m)^processes = .*$', 'processes = 2', ini)
-    ini_path = tmp_path / 'uwsgi.ini'
-    ini_path.write_text(ini)
-    uwsgi = os.path.join(os.path.dirname(sys.executable), 'uwsgi')
-    log = open(tmp_path / 'uwsgi.log', 'wb')
-    process = subprocess.Popen(
-        [uwsgi, '--ini', str(ini_path), '--home', sys.prefix],
-        stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    try:
-        network.wait_for_port(port, process=process)
-        yield 'http://127.0.0.1:%d' % port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+def test_the_shipped_harakiri_outlives_the_longest_hold():
+    max_wait = next(opt for opt in changes_conf.OPTS
+                    if opt.name == 'max_wait').default
+    assert int(uwsgi_server.option('harakiri')) > max_wait
+    assert int(uwsgi_server.option('http-timeout')) > max_wait
+    assert int(uwsgi_server.option('threads')) > 1
 
 
 def test_notifications_under_uwsgi(tmp_path, rabbitmq_vhost):
@@ -66,64 +65,172 @@ def test_notifications_under_uwsgi(tmp_path, rabbitmq_vhost):
     sections = {'oslo_messaging_notifications': {
         'driver': 'messagingv2', 'transport_url': rabbitmq_vhost.url()},
         'oslo_messaging_rabbit': {'amqp_durable_queues': 'true'}}
+    server = uwsgi_server.UwsgiServer(str(tmp_path), None, sections=sections,
+                                      overrides={'processes': '1'})
     try:
-        with run_uwsgi(tmp_path, sections) as url:
-            container = 'uwsgi-' + uuid.uuid4().hex
-            assert requests.post(url + '/v1/' + container, data='{"a": 1}',
-                                 headers={'X-User-Id': 'u'},
-                                 timeout=30).status_code == 204
-            event = collector.wait_for(
-                lambda message: message['payload'].get('container')
-                == container, timeout=20)
-        assert event is not None, (tmp_path / 'uwsgi.log').read_text()[-3000:]
+        server.start()
+        container = 'uwsgi-' + uuid.uuid4().hex
+        assert requests.post(server.url('/v1/' + container),
+                             data='{"a": 1}', headers={'X-User-Id': 'u'},
+                             timeout=30).status_code == 204
+        event = collector.wait_for(
+            lambda message: message['payload'].get('container')
+            == container, timeout=20)
+        assert event is not None, server.log()[-3000:]
         assert event['event_type'] == 'cloudprefs.container.create'
     finally:
+        server.stop()
         collector.stop()
 
 
-def test_seed_examples_under_uwsgi(uwsgi_api):
-    headers = {'X-User-Id': 'user-' + uuid.uuid4().hex}
-    url = uwsgi_api + '/v1'
-    assert requests.post(url + '/defaults', headers=headers,
-                         data='{"build_config": ["monitoring", "backup"]}',
-                         timeout=30).status_code == 204
-    assert requests.post(url + '/defaults/passwords/root', headers=headers,
-                         data='"secretpassword"', timeout=30
-                         ).status_code == 204
-    assert requests.get(url, headers=headers, timeout=30).json() == [
-        'defaults']
-    assert requests.get(url + '/defaults', headers=headers,
-                        timeout=30).json() == {
-        'build_config': ['monitoring', 'backup'],
-        'passwords': {'root': 'secretpassword'}}
-    # uwsgi gives REQUEST_URI, so %2F stays inside a name here too.
-    assert requests.post(url + '/a%2Fb/x%2Fy', headers=headers, data='1',
-                         timeout=30).status_code == 204
-    assert requests.get(url + '/a%2Fb', headers=headers,
-                        timeout=30).json() == {'x/y': 1}
-    response = requests.get(url + '/missing', headers=headers, timeout=30)
-    assert response.status_code == 404
-    assert response.json()['errors'][0]['code'] == 'cloudprefs.not_found'
-    assert requests.get(uwsgi_api + '/healthcheck',
-                        timeout=30).status_code == 200
+@pytest.fixture
+def postgresql_node(tmp_path):
+    """The shipped uwsgi.ini as it is (four processes) on PostgreSQL."""
+    url = sqlservers.create_database('postgresql')
+    server = None
+    try:
+        db_sync(url, str(tmp_path))
+        server = uwsgi_server.UwsgiServer(
+            str(tmp_path), url, overrides={},
+            sections={'DEFAULT': {'debug': 'false'}})
+        server.start()
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        sqlservers.drop_database('postgresql', url)
 
 
-def test_a_chunked_body_is_refused_not_lost(uwsgi_api):
-    """uwsgi hands a WSGI application no byte of a chunked request body;
-    taken for an empty body, a merge would answer 204 and store {}."""
-    port = int(uwsgi_api.rsplit(':', 1)[1])
-    user = 'user-' + uuid.uuid4().hex
-    answer = network.raw_exchange(
-        port, b'POST /v1/c HTTP/1.1\r\nHost: x\r\nX-User-Id: %s\r\n'
-        b'Connection: close\r\nTransfer-Encoding: chunked\r\n'
-        b'\r\n7\r\n{"k":2}\r\n0\r\n\r\n' % user.encode())
-    assert answer.startswith(b'HTTP/1.1 411'), answer[:200]
-    error = json.loads(answer.partition(b'\r\n\r\n')[2])['errors'][0]
-    assert error['code'] == 'cloudprefs.length_required'
-    assert requests.get(uwsgi_api + '/v1', headers={'X-User-Id': user},
-                        timeout=30).json() == []
-    # With Content-Length it works as anywhere.
-    assert requests.post(uwsgi_api + '/v1/c', data='{"k":2}', timeout=30,
-                         headers={'X-User-Id': user}).status_code == 204
-    assert requests.get(uwsgi_api + '/v1/c', headers={'X-User-Id': user},
-                        timeout=30).json() == {'k': 2}
+class Poll:
+    """One device long-polling its own feed."""
+
+    def __init__(self, server):
+        self.server = server
+        self.headers = {'X-User-Id': 'device-' + uuid.uuid4().hex}
+        self.response = None
+        self.seconds = None
+
+    def run(self):
+        started = time.monotonic()
+        self.response = requests.get(
+            self.server.url('/v1'), headers=self.headers,
+            params={'since': '0', 'wait': str(POLL_WAIT)},
+            timeout=POLL_WAIT + 30)
+        self.seconds = time.monotonic() - started
+        return self
+
+    @property
+    def refused(self):
+        return 'Retry-After' in self.response.headers
+
+
+def _held_and_served(server, polls, pool):
+    """Start the polls; while they are held, another user's reads; the
+    futures of the polls and the answers of the reads."""
+    futures = [pool.submit(poll.run) for poll in polls]
+    time.sleep(2)
+    other = {'X-User-Id': 'other-' + uuid.uuid4().hex}
+    assert requests.post(server.url('/v1/settings'), data='{"a": 1}',
+                         headers=other, timeout=10).status_code == 204
+    reads = [requests.get(server.url('/v1/settings'), headers=other,
+                          timeout=5) for _ in range(50)]
+    return futures, reads
+
+
+def test_held_polls_never_lock_a_node_out(postgresql_node):
+    """200 devices long-poll one node: every other request is served, every
+    poll is answered (held, or refused at once with Retry-After), a write
+    wakes its device's poll, and SIGTERM answers the held ones at once."""
+    server = postgresql_node
+    polls = [Poll(server) for _ in range(DEVICES)]
+    with concurrent.futures.ThreadPoolExecutor(DEVICES) as pool:
+        futures, reads = _held_and_served(server, polls, pool)
+        assert [read.status_code for read in reads] == [200] * len(reads)
+
+        # Polls the node would not hold are answered at once, telling
+        # their device when to ask again.
+        answered = [poll for poll in polls if poll.response is not None]
+        assert answered and all(poll.refused for poll in answered)
+        for poll in answered:
+            assert poll.response.status_code == 200
+            assert 1 <= int(poll.response.headers['Retry-After']) \
+                <= POLL_WAIT
+            assert poll.response.json()['changes'] == []
+        held = [poll for poll in polls if poll.response is None]
+        assert held, 'no poll was held'
+
+        # A write wakes that device's held poll, with the change.
+        woken = held[0]
+        requests.post(server.url('/v1/wake'), data='{"b": 2}',
+                      headers=woken.headers, timeout=10).raise_for_status()
+        futures[polls.index(woken)].result(timeout=POLL_WAIT)
+        assert woken.response.json()['changes'][0]['container'] == 'wake'
+        assert woken.seconds < POLL_WAIT
+
+        # Stopping the node answers the others at once.
+        server.process.send_signal(signal.SIGTERM)
+        concurrent.futures.wait(futures, timeout=POLL_WAIT + 30)
+        for poll in held[1:]:
+            assert poll.response.status_code == 200
+            assert poll.seconds < POLL_WAIT - 3, poll.seconds
+        server.process.wait(timeout=30)
+
+
+def test_a_reload_answers_held_polls_and_serves_on(tmp_path):
+    server = uwsgi_server.UwsgiServer(str(tmp_path), None,
+                                      overrides={'processes': '2'})
+    try:
+        server.start()
+        polls = [Poll(server) for _ in range(4)]
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(poll.run) for poll in polls]
+            time.sleep(2)
+            assert not any(future.done() for future in futures)
+            server.process.send_signal(signal.SIGHUP)
+            for future in futures:
+                poll = future.result(timeout=POLL_WAIT + 30)
+                assert poll.response.status_code == 200
+                assert poll.seconds < POLL_WAIT - 3, poll.seconds
+        # The reloaded workers serve on.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = requests.get(server.url('/v1'), timeout=5,
+                                        headers={'X-User-Id': 'after'})
+                if response.status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            time.sleep(0.2)
+    finally:
+        server.stop()
+
+
+def test_one_user_cannot_take_every_place(tmp_path):
+    """[changes] max_waiting_per_user: one user's polls past it are
+    answered at once with Retry-After; another user is still held."""
+    server = uwsgi_server.UwsgiServer(
+        str(tmp_path), None, overrides={'processes': '1'},
+        sections={'changes': {'max_waiting_per_user': '3'}})
+    stop = threading.Event()
+    try:
+        server.start()
+        greedy = [Poll(server) for _ in range(6)]
+        for poll in greedy:
+            poll.headers = {'X-User-Id': 'greedy'}
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(poll.run) for poll in greedy]
+            time.sleep(2)
+            refused = [poll for poll in greedy if poll.response is not None]
+            assert len(refused) == 3
+            assert all(poll.refused for poll in refused)
+            modest = pool.submit(Poll(server).run)
+            time.sleep(1)
+            assert not modest.done()
+            # Ends the held ones.
+            server.process.send_signal(signal.SIGTERM)
+            concurrent.futures.wait(futures + [modest], timeout=60)
+    finally:
+        stop.set()
+        server.stop()

@@ -45,7 +45,8 @@ class ApiServer:
         log = open(self.log_path, 'ab')
         self.process = subprocess.Popen(self.command(), stdout=log,
                                         stderr=subprocess.STDOUT,
-                                        cwd=self.cwd)
+                                        cwd=self.cwd,
+                                        start_new_session=True)
         log.close()
         network.wait_for_port(self.port, timeout=30, process=self.process)
         deadline = time.monotonic() + 30
@@ -56,7 +57,7 @@ class ApiServer:
         raise TimeoutError('cloudprefs-api did not answer on /')
 
     def stop(self):
-        network.stop_process(self.process, timeout=15)
+        network.stop_process(self.process, timeout=15, group=True)
 
     def log(self):
         with open(self.log_path, errors='replace') as log_file:
@@ -64,3 +65,20 @@ class ApiServer:
 
     def url(self, path):
         return self.base_url + path
+
+
+# The servers a functional test module may run the service under (its
+# SERVERS; see tests/functional/conftest.py).
+CLOUDPREFS_API = 'cloudprefs-api'
+UWSGI = 'uwsgi'
+
+
+def server_of_kind(kind, workdir, connection, **kwargs):
+    """An :class:`ApiServer`, or for ``kind`` 'uwsgi' the WSGI application
+    under uwsgi with the shipped uwsgi.ini (two processes, to spare the
+    test machine; other options as shipped)."""
+    if kind == UWSGI:
+        from tests.support import uwsgi_server
+        kwargs.setdefault('overrides', {'processes': '2'})
+        return uwsgi_server.UwsgiServer(workdir, connection, **kwargs)
+    return ApiServer(workdir, connection, **kwargs)

@@ -1,5 +1,6 @@
 """Ports, waiting for servers, and a TCP proxy that can cut connections."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -162,13 +163,27 @@ class TCPProxy:
                 pass
 
 
-def stop_process(process, timeout, signum=signal.SIGTERM):
-    """Send ``signum`` to a running process; kill it after ``timeout``."""
-    if process is None or process.poll() is not None:
+def stop_process(process, timeout, signum=signal.SIGTERM, group=False):
+    """Send ``signum`` to a running process; kill it after ``timeout``.
+
+    ``group``: the process leads a process group of its own (started with
+    ``start_new_session``): whatever of the group outlives it (a worker
+    whose master was killed) is killed too, so no test leaves a server
+    running, also when it fails or times out.
+    """
+    if process is None:
         return
-    process.send_signal(signum)
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        if process.poll() is None:
+            process.send_signal(signum)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    finally:
+        if group:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
