@@ -18,6 +18,7 @@ catalog holds the service's root or ``.../v1``.
 import collections
 import json
 import re
+import time
 
 from keystoneauth1 import adapter
 from keystoneauth1 import discover
@@ -55,6 +56,14 @@ Changes.__doc__ = ('A page of the change feed and the cursor to ask with '
 
 # Seconds a long-poll's HTTP read may take beyond the wait asked for.
 LONG_POLL_SLACK = 30
+
+
+def _retry_after(response):
+    """Seconds of the ``Retry-After`` of an answer to a long-poll or a
+    watch the service did not hold (it holds a bounded number), None when
+    it was held. Only the delta-seconds form: that is what it sends."""
+    value = response.headers.get('Retry-After', '')
+    return int(value) if value.isdigit() else None
 
 
 def _quoted_etag(etag):
@@ -101,6 +110,9 @@ class Client:
             client_version=cloudprefsclient.__version__,
             global_request_id=global_request_id, **adapter_options)
         self._endpoint = None
+        # Replaced by tests; a long-poll waits on these.
+        self._clock = time.monotonic
+        self._sleep = time.sleep
 
     # The HTTP exchange ---------------------------------------------------
 
@@ -244,23 +256,44 @@ class Client:
         the beginning), each once at its latest change, as a
         :class:`Changes` page. With ``wait`` (seconds), the service holds
         the request until a change comes or the wait runs out (then the
-        page is empty and the cursor the same). Raises CursorExpired when
-        the cursor is too old: read everything again."""
+        page is empty and the cursor the same); when the service answers
+        at once with ``Retry-After`` (it holds a bounded number of
+        requests), this asks again after that many seconds, within the
+        wait. Raises CursorExpired when the cursor is too old: read
+        everything again."""
         params = {'since': since}
         if limit is not None:
             params['limit'] = limit
-        timeout = None
-        if wait is not None:
-            params['wait'] = wait
-            timeout = wait + LONG_POLL_SLACK
-        page = self._request('GET', '', user_id=user_id, params=params,
-                             timeout=timeout).json()
+        deadline = None if wait is None else self._clock() + wait
+        while True:
+            timeout = None
+            if wait is not None:
+                params['wait'] = wait
+                timeout = wait + LONG_POLL_SLACK
+            response = self._request('GET', '', user_id=user_id,
+                                     params=params, timeout=timeout)
+            page = response.json()
+            retry_after = _retry_after(response)
+            if page['changes'] or wait is None or retry_after is None:
+                break
+            # Not held (the service's places were taken): ask again when
+            # it says, within the wait asked for, rather than at once.
+            wait = self._wait_to_retry(deadline, retry_after)
+            if wait is None:
+                break
         return Changes([Change(change['container'],
                                None if change['deleted']
                                else '"%s"' % change['revision'],
                                change['deleted'])
                         for change in page['changes']],
                        page['cursor'], page['more'])
+
+    def _wait_to_retry(self, deadline, retry_after):
+        """Sleep ``retry_after`` seconds, or what is left until
+        ``deadline``; the seconds then left to wait, None when none."""
+        self._sleep(max(0, min(retry_after, deadline - self._clock())))
+        left = int(deadline - self._clock())
+        return left if left >= 1 else None
 
     def follow(self, since='0', wait=55, user_id=None):
         """Yield every change after ``since``, for ever: page after page,
@@ -276,16 +309,25 @@ class Client:
     def watch(self, container, etag, path=None, wait=55, user_id=None):
         """Wait up to ``wait`` seconds for the container (or the value at
         ``path``) to leave the revision ``etag``: ``(value, etag)`` once
-        it has, None when the wait ran out. Raises NotFound if it was
-        deleted."""
-        response = self._request(
-            'GET', paths.url(container, path), user_id=user_id,
-            if_none_match=_quoted_etag(etag),
-            headers={'Prefer': 'wait=%d' % wait},
-            timeout=wait + LONG_POLL_SLACK)
-        if response.status_code == 304:
-            return None
-        return response.json(), response.headers.get('ETag')
+        it has, None when the wait ran out (a watch the service would not
+        hold is asked again after its ``Retry-After``, within the wait).
+        Raises NotFound if it was deleted."""
+        deadline = self._clock() + wait
+        while True:
+            response = self._request(
+                'GET', paths.url(container, path), user_id=user_id,
+                if_none_match=_quoted_etag(etag),
+                headers={'Prefer': 'wait=%d' % wait},
+                timeout=wait + LONG_POLL_SLACK)
+            if response.status_code != 304:
+                return response.json(), response.headers.get('ETag')
+            retry_after = _retry_after(response)
+            if retry_after is None:
+                return None
+            # Answered without waiting: watch again when the service says.
+            wait = self._wait_to_retry(deadline, retry_after)
+            if wait is None:
+                return None
 
     # Writes --------------------------------------------------------------
 

@@ -141,3 +141,76 @@ def test_an_error_that_is_not_the_services_format(recorder):
     assert raised.value.status == 502
     assert raised.value.code is None
     assert 'Bad gateway' in str(raised.value)
+
+
+class FakeTime:
+    """The client's clock and sleep: sleeping moves the clock."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _fake_time(prefs):
+    fake = FakeTime()
+    prefs._clock, prefs._sleep = fake.clock, fake.sleep
+    return fake
+
+
+def _page(changes=(), cursor='5'):
+    return json.dumps({'changes': list(changes), 'cursor': cursor,
+                       'more': False})
+
+
+def test_a_poll_not_held_is_asked_again_after_retry_after(recorder):
+    change = {'container': 'c', 'revision': '9', 'deleted': False}
+    recorder.answers.extend([
+        (200, {'Retry-After': '12', 'X-Cursor': '5'}, _page()),
+        (200, {'X-Cursor': '6'}, _page([change], '6'))])
+    prefs = make_client(recorder)
+    fake = _fake_time(prefs)
+    page = prefs.changes(since='5', wait=30)
+    assert page.changes[0].container == 'c' and page.cursor == '6'
+    assert fake.sleeps == [12]
+    sent = [path for _, path, _, _ in api_requests(recorder)]
+    # The second poll waits what is left of the 30 seconds.
+    assert sent == ['/v1/?since=5&wait=30', '/v1/?since=5&wait=18']
+
+
+def test_a_refused_poll_never_outlives_its_wait(recorder):
+    refused = (200, {'Retry-After': '20', 'X-Cursor': '5'}, _page())
+    recorder.answers.extend([refused, refused])
+    prefs = make_client(recorder)
+    fake = _fake_time(prefs)
+    page = prefs.changes(since='5', wait=25)
+    assert page.changes == [] and page.cursor == '5'
+    assert fake.sleeps == [20, 5]
+    assert len(api_requests(recorder)) == 2
+
+
+def test_a_held_poll_that_ran_out_is_not_asked_again(recorder):
+    recorder.answers.append((200, {'X-Cursor': '5'}, _page()))
+    prefs = make_client(recorder)
+    fake = _fake_time(prefs)
+    assert prefs.changes(since='5', wait=30).changes == []
+    assert fake.sleeps == [] and len(api_requests(recorder)) == 1
+
+
+def test_a_watch_not_held_is_asked_again_after_retry_after(recorder):
+    recorder.answers.extend([
+        (304, {'Retry-After': '4', 'ETag': '"1"'}, ''),
+        (200, {'ETag': '"2"'}, '{"a": 2}')])
+    prefs = make_client(recorder)
+    fake = _fake_time(prefs)
+    assert prefs.watch('c', '"1"', wait=10) == ({'a': 2}, '"2"')
+    assert fake.sleeps == [4]
+    prefers = [headers['Prefer'] for _, _, headers, _ in
+               api_requests(recorder)]
+    assert prefers == ['wait=10', 'wait=6']
