@@ -106,17 +106,19 @@ def test_cors_preflight_allows_configured_origin(conf, app):
         'Origin': 'https://app.example',
         'Access-Control-Request-Method': 'PATCH',
         'Access-Control-Request-Headers':
-            'if-match,if-none-match,content-type,x-auth-token'})
+            'if-match,if-none-match,content-type,x-auth-token,prefer'})
     assert response.headers['Access-Control-Allow-Methods'] == 'PATCH'
     allowed = response.headers['Access-Control-Allow-Headers'].lower()
+    # Prefer: a browser can watch a container (Prefer: wait=).
     for header in ('if-match', 'if-none-match', 'content-type',
-                   'x-auth-token'):
+                   'x-auth-token', 'prefer'):
         assert header in allowed
     response = call(app, 'GET', '/v1', headers={
         'Origin': 'https://app.example'})
     exposed = response.headers['Access-Control-Expose-Headers']
+    # X-Cursor: a browser can follow the change feed.
     for header in ('ETag', 'Last-Modified', 'Link', 'X-Container-Count',
-                   'X-Bytes-Used', 'X-Openstack-Request-Id'):
+                   'X-Bytes-Used', 'X-Openstack-Request-Id', 'X-Cursor'):
         assert header in exposed
 
 

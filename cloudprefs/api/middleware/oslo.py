@@ -86,14 +86,16 @@ class RequestId(request_id.RequestId):
         return self.application(environ, start_with_request_id)
 
 
-# What a browser client needs for conditional requests, paging and usage.
+# What a browser client needs for conditional requests, paging, usage,
+# watching (Prefer: wait) and following the change feed (X-Cursor).
 CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'If-Match',
-                      'If-None-Match', 'If-Modified-Since', 'X-User-Id',
+                      'If-None-Match', 'If-Modified-Since',
+                      'If-Unmodified-Since', 'Prefer', 'X-User-Id',
                       'X-Roles', 'X-Openstack-Request-Id']
 CORS_EXPOSE_HEADERS = ['ETag', 'Last-Modified', 'Link', 'X-Container-Count',
                        'X-Bytes-Used', 'X-Container-Quota', 'X-Bytes-Quota',
-                       'X-Openstack-Request-Id',
-                       'Retry-After', 'WWW-Authenticate', 'Accept-Patch']
+                       'X-Openstack-Request-Id', 'X-Cursor', 'Retry-After',
+                       'WWW-Authenticate', 'Accept-Patch']
 CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 
