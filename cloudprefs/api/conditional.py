@@ -85,15 +85,22 @@ def _entity_tags(header, header_name):
     return tags
 
 
-def _http_date(value):
-    """The time an If-Modified-Since value names (seconds since the
-    epoch); 400 for one that is not an HTTP date."""
+def _parse_http_date(value):
+    """Seconds since the epoch of an HTTP date; None for anything else."""
     try:
         when = email.utils.parsedate_to_datetime(value)
         if when.tzinfo is None:
-            raise ValueError('no time zone')
+            return None
         return when.timestamp()
     except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def _http_date(value):
+    """The time an If-Modified-Since value names (seconds since the
+    epoch); 400 for one that is not an HTTP date."""
+    seconds = _parse_http_date(value)
+    if seconds is None:
         raise errors.APIError(
             400, errors.BAD_REQUEST,
             'If-Modified-Since must be an HTTP date, such as "Sun, 06 '
@@ -143,7 +150,7 @@ def write_precondition(req, allow_if_none_match):
                                   'Send If-Match or If-None-Match, not both.')
         return records.Precondition(exists=False)
     if if_match is None:
-        return None
+        return _unmodified_since(req)
     tags = _entity_tags(if_match, 'If-Match')
     if tags == '*':
         return records.Precondition(exists=True)
@@ -152,3 +159,21 @@ def write_precondition(req, allow_if_none_match):
     return records.Precondition(revisions={
         int(opaque[1:-1]) for weak, opaque in tags
         if not weak and _REVISION.fullmatch(opaque[1:-1])})
+
+
+def _unmodified_since(req):
+    """The Precondition of a write's If-Unmodified-Since (RFC 9110
+    section 13.1.4), used when it has no If-Match: the container must not
+    have changed after the date's second. A missing container has no
+    date, so the write goes ahead; a value that is not an HTTP date is
+    ignored, as the RFC says."""
+    value = req.environ.get('HTTP_IF_UNMODIFIED_SINCE')
+    if value is None:
+        return None
+    seconds = _parse_http_date(value)
+    if seconds is None:
+        return None
+    # Last-Modified is the write's second: a write in that second or
+    # before it has a revision below the start of the next one.
+    return records.Precondition(
+        revision_below=max(0, (int(seconds) + 1) * 1000000))

@@ -123,12 +123,16 @@ class Precondition:
         of these revisions (``If-Match: "<etag>"``).
     :param exists: True: the container must exist (``If-Match: *``);
         False: it must not (``If-None-Match: *``).
+    :param revision_below: the write happens only if the container is
+        missing or its revision is below this one (``If-Unmodified-Since``:
+        a revision is the time of its write in µs, or just above it).
     """
 
-    def __init__(self, revisions=None, exists=None):
+    def __init__(self, revisions=None, exists=None, revision_below=None):
         self.revisions = frozenset(revisions) if revisions is not None \
             else None
         self.exists = exists
+        self.revision_below = revision_below
 
     def check(self, current: typing.Optional[int]) -> None:
         """Raise RevisionMismatch unless ``current`` (a revision, or None
@@ -136,8 +140,11 @@ class Precondition:
         if current is None:
             if self.exists or self.revisions is not None:
                 raise exceptions.RevisionMismatch(None)
-        elif self.exists is False or (self.revisions is not None
-                                      and current not in self.revisions):
+        elif (self.exists is False
+              or (self.revisions is not None
+                  and current not in self.revisions)
+              or (self.revision_below is not None
+                  and current >= self.revision_below)):
             raise exceptions.RevisionMismatch(current)
 
 

@@ -131,6 +131,39 @@ def test_if_match_makes_writes_conditional(call):
     assert call('GET', '/v1/c').status_code == 404
 
 
+def test_if_unmodified_since_makes_writes_conditional(call):
+    """RFC 9110 section 13.1.4: a write to a container changed after the
+    date fails with 412; one changed in that second or before goes ahead;
+    If-Match, when sent, decides instead; a missing container has no
+    date, and a value that is not a date is ignored."""
+    before = 'Sun, 06 Nov 1994 08:49:37 GMT'
+    assert call('POST', '/v1/new', {'n': 0},
+                If_Unmodified_Since=before).status_code == 204
+    last_modified = call('GET', '/v1/new').headers['Last-Modified']
+    for method, path, body, content_type in (
+            ('POST', '/v1/new/n', '2', None), ('PUT', '/v1/new', {'x': 1},
+                                               None),
+            ('PATCH', '/v1/new', {'x': 1}, 'application/merge-patch+json'),
+            ('DELETE', '/v1/new/n', None, None),
+            ('DELETE', '/v1/new', None, None)):
+        headers = {'If_Unmodified_Since': before}
+        if content_type:
+            headers['Content_Type'] = content_type
+        response = call(method, path, body, **headers)
+        assert response.status_code == 412, (method, path)
+        assert error_code(response) == 'cloudprefs.precondition_failed'
+    assert call('GET', '/v1/new').json() == {'n': 0}
+    etag = call('GET', '/v1/new').headers['ETag']
+    assert call('POST', '/v1/new/n', '1', If_Match=etag,
+                If_Unmodified_Since=before).status_code == 204
+    assert call('POST', '/v1/new/n', '3',
+                If_Unmodified_Since='yesterday').status_code == 204
+    last_modified = call('GET', '/v1/new').headers['Last-Modified']
+    assert call('POST', '/v1/new/n', '4',
+                If_Unmodified_Since=last_modified).status_code == 204
+    assert call('GET', '/v1/new').json() == {'n': 4}
+
+
 def test_if_match_star_and_if_none_match_star(call):
     response = call('POST', '/v1/c/k', '1', If_Match='*')
     assert response.status_code == 412 and 'ETag' not in response.headers
