@@ -220,14 +220,31 @@ class StorageContract:
         with pytest.raises(exceptions.CursorExpired):
             driver.changes_since(OTHER, 1, 10)
 
-    def test_purged_user_has_no_feed(self, driver):
+    def test_a_purge_expires_every_earlier_cursor(self, driver):
+        """The purge took the tombstones: a cursor from before it would
+        skip the deletions (and, once new writes pass it, the changes
+        after it); refused, the reader reads everything again."""
         driver.merge(USER, 'c', {})
+        driver.merge(USER, 'd', {})
         driver.delete_container(USER, 'c')
-        assert driver.delete_user(USER) == 0
-        assert driver.feed_position(USER) == 0
-        assert driver.changes_since(USER, 0, 10) == ([], 0, False)
+        before = driver.feed_position(USER)
+        assert driver.delete_user(USER) == 1
+        after = driver.feed_position(USER)
+        assert after > before
+        for cursor in range(1, before + 1):
+            with pytest.raises(exceptions.CursorExpired):
+                driver.changes_since(USER, cursor, 10)
+        assert driver.changes_since(USER, 0, 10) == ([], after, False)
+        assert driver.changes_since(USER, after, 10) == ([], after, False)
+        for _ in range(before + 1):
+            driver.merge(USER, 'new', {'n': 1})
         with pytest.raises(exceptions.CursorExpired):
-            driver.changes_since(USER, 2, 10)
+            driver.changes_since(USER, before, 10)
+        assert [change.container for change in driver.changes_since(
+            USER, after, 10).changes] == ['new']
+        assert driver.list_users() == [USER]
+        driver.delete_user(USER)
+        assert driver.list_users() == []
 
     def test_old_tombstones_expire_and_old_cursors_with_them(self, driver):
         driver.merge(USER, 'kept', {})

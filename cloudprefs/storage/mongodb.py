@@ -317,14 +317,29 @@ class MongoDBDriver(base.StorageDriver):
                 {'u': user_id, 'x': LIVE}).deleted_count
             self._collection.delete_many({'u': user_id})
             self._usage.delete_one({'_id': user_id})
-            self._feeds.delete_one({'_id': user_id})
+            self._expire_every_cursor(user_id)
         return deleted
+
+    def _expire_every_cursor(self, user_id):
+        """Move the feed one past every cursor handed out, all of which
+        expire (a purge took their tombstones): in one update, so that no
+        reader sees the new position without the expiry."""
+        for _attempt in range(20):
+            counter = self._feeds.find_one({'_id': user_id}, {'q': 1})
+            if counter is None:
+                return
+            position = counter.get('q', 0) + 1
+            if self._feeds.update_one(
+                    {'_id': user_id, 'q': counter.get('q', 0)},
+                    {'$set': {'q': position, 'e': position}}).matched_count:
+                return
+        raise exceptions.TransientError('the feed counter kept changing')
 
     def list_user_ids(self):
         with self._translated_errors():
             users = set(self._collection.distinct('u'))
             users.update(self._usage.distinct('_id'))
-            users.update(self._feeds.distinct('_id'))
+        # Not the feeds: a purged user keeps the position of theirs.
         return sorted(users)
 
     # The change feed -----------------------------------------------------

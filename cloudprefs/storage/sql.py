@@ -254,7 +254,7 @@ class SQLDriver(base.StorageDriver):
             deleted = self._statements['delete_user'].execute(connection,
                                                               **user)
             for statement in ('delete_user_usage', 'delete_changes',
-                              'delete_feed'):
+                              'purge_feed'):
                 self._statements[statement].execute(connection, **user)
         return deleted
 

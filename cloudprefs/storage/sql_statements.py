@@ -290,8 +290,13 @@ def compile_statements(dialect):
         'read_changes': sa.select(ch.name, ch.revision, ch.seq)
         .where(ch.user_id == bind('user_id'), ch.seq > bind('after'))
         .order_by(ch.seq).limit(bind('limit')),
-        'delete_feed': sa.delete(user_feed)
-        .where(f.user_id == bind('user_id')),
+        # A purge keeps the feed's row and moves it one past every cursor
+        # handed out before, all of which expire (the purge took their
+        # tombstones). expired first: MySQL assigns left to right, with
+        # the values already assigned.
+        'purge_feed': sa.update(user_feed)
+        .where(f.user_id == bind('user_id'))
+        .ordered_values((f.expired, f.seq + 1), (f.seq, f.seq + 1)),
         'delete_changes': sa.delete(container_changes)
         .where(ch.user_id == bind('user_id')),
         'users_with_old_tombstones': sa.select(ch.user_id).distinct()
