@@ -6,12 +6,16 @@ deletes the user.
 Listens to Keystone's notifications (``[keystone_listener] exchange`` and
 ``topic``, on ``[oslo_messaging_notifications] transport_url``) in a
 queue of its own (``[keystone_listener] pool``) and handles
-``identity.user.deleted``, basic or CADF: every container and the usage
-of that user are deleted, then the message is acknowledged. A purge that
-cannot be done now (the database is down) leaves the message on the
-queue for later; a listener killed mid-purge gets the message again when
-it comes back, as it was never acknowledged. Each purge is logged with
-the user id and announced as ``cloudprefs.user.purge``.
+``identity.user.deleted``, basic or CADF: Keystone is asked whether the
+user is gone indeed (oslo.messaging does not authenticate senders, and
+anyone with the bus account could send the message), then every
+container and the usage of that user are deleted, then the message is
+acknowledged. A message about a user Keystone still has is logged and
+dropped. A purge that cannot be done now (the database or Keystone is
+down) leaves the message on the queue for later; a listener killed
+mid-purge gets the message again when it comes back, as it was never
+acknowledged. Each purge is logged with the user id and announced as
+``cloudprefs.user.purge``.
 """
 
 import logging
@@ -26,6 +30,7 @@ from cloudprefs import notifications
 
 import oslo_messaging
 
+from cloudprefs import logsafe
 from cloudprefs import purge
 from cloudprefs import service
 from cloudprefs import storage
@@ -42,9 +47,10 @@ class UserDeletedEndpoint:
     filter_rule = oslo_messaging.NotificationFilter(
         event_type='^%s$' % purge.USER_DELETED.replace('.', r'\.'))
 
-    def __init__(self, driver, notifier):
+    def __init__(self, driver, notifier, users):
         self._driver = driver
         self._notifier = notifier
+        self._users = users     # purge.KeystoneUsers
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         user_id = purge.deleted_user_id(payload)
@@ -53,6 +59,18 @@ class UserDeletedEndpoint:
                         '(or of a failed deletion) from %s',
                         event_type, publisher_id)
             return oslo_messaging.NotificationResult.HANDLED
+        try:
+            if self._users.exists(user_id):
+                LOG.warning('Ignoring an %s notification from %s: Keystone '
+                            'still has user %s', event_type, publisher_id,
+                            logsafe.escape(user_id))
+                return oslo_messaging.NotificationResult.HANDLED
+        except purge.KeystoneError as error:
+            LOG.warning('Cannot ask Keystone whether user %s is deleted '
+                        '(%s); the message goes back on the queue',
+                        logsafe.escape(user_id), error)
+            time.sleep(REQUEUE_PAUSE)
+            return oslo_messaging.NotificationResult.REQUEUE
         try:
             purge.purge_user(self._driver, self._notifier, user_id,
                              'deleted in Keystone')
@@ -65,12 +83,12 @@ class UserDeletedEndpoint:
         return oslo_messaging.NotificationResult.HANDLED
 
 
-def make_listener(conf, driver, notifier):
+def make_listener(conf, driver, notifier, users):
     transport = oslo_messaging.get_notification_transport(conf)
     targets = [oslo_messaging.Target(exchange=conf.keystone_listener.exchange,
                                      topic=conf.keystone_listener.topic)]
     return oslo_messaging.get_notification_listener(
-        transport, targets, [UserDeletedEndpoint(driver, notifier)],
+        transport, targets, [UserDeletedEndpoint(driver, notifier, users)],
         executor='threading', allow_requeue=True,
         pool=conf.keystone_listener.pool)
 
@@ -81,7 +99,8 @@ def main(argv=None):
     driver = storage.get_driver(conf)
     driver.prepare()
     notifier = notifications.Notifications(conf, service=SERVICE_NAME)
-    listener = make_listener(conf, driver, notifier)
+    listener = make_listener(conf, driver, notifier,
+                             purge.KeystoneUsers(conf))
     stopping = threading.Event()
 
     def stop(signum, frame):

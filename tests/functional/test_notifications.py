@@ -313,17 +313,28 @@ def test_user_deleted_in_keystone_is_purged(keystone, keystone_deployment,
 def test_basic_format_and_other_events(keystone, keystone_deployment,
                                        listener, rabbitmq_vhost):
     api, database = keystone_deployment['api'], keystone_deployment['database']
-    listener()
+    running = listener()
     kept = new_user_with_data(keystone, api)
     purged = new_user_with_data(keystone, api)
     assert stored(database, purged['id']) == (2, 1)
+    keystone.delete_user(purged['id'])
     for event_type, payload in (
             ('identity.user.updated', {'resource_info': kept['id']}),
             ('identity.project.deleted', {'resource_info': kept['id']}),
+            # Forged: Keystone still has this user, in either format.
+            ('identity.user.deleted', {'resource_info': kept['id']}),
+            ('identity.user.deleted', {'target': {'id': kept['id']},
+                                       'outcome': 'success'}),
             ('identity.user.deleted', {'resource_info': purged['id']})):
         rabbitmq.publish(rabbitmq_vhost.url(), 'keystone',
                          'identity.testhost', event_type, payload)
     assert wait_until_purged(database, purged['id'])
+    # Both forged deletions were heard, checked with Keystone and dropped.
+    forged = 'Keystone still has user %s' % kept['id']
+    deadline = time.monotonic() + 30
+    while running.log().count(forged) < 2:
+        assert time.monotonic() < deadline, running.log()[-3000:]
+        time.sleep(0.1)
     assert stored(database, kept['id']) == (2, 1)
 
 
