@@ -679,6 +679,11 @@ def main(argv=None):
             results['wakeups'] = run_wakeups(workdir, connection, args.auth,
                                              keystone_sections, options, api,
                                              args.wakeups, cleanups)
+            if uwsgi is not None:
+                results['wakeups uwsgi'] = run_wakeups(
+                    workdir, connection, args.auth, keystone_sections,
+                    options, uwsgi[0], args.wakeups, cleanups, other=api,
+                    label='uwsgi')
         if args.scaling:
             results['scaling'] = run_scaling(args, api, api_target,
                                              connection, env, counter)
@@ -868,8 +873,10 @@ def print_auth_cost(medians, workloads):
 
 def hold_long_polls(port, count):
     """Hold ``count`` idle long-polls on 127.0.0.1:``port`` until killed,
-    asking again whenever one is answered (in its own process, so that
-    its work is not the server's nor wrk's)."""
+    asking again whenever one is answered, after its ``Retry-After`` when
+    it has one (the server would not hold it), as the client library does
+    (in its own process, so that its work is not the server's nor
+    wrk's)."""
     import asyncio
 
     async def hold(index):
@@ -882,6 +889,9 @@ def hold_long_polls(port, count):
             head = await reader.readuntil(b'\r\n\r\n')
             length = re.search(rb'(?i)content-length: *([0-9]+)', head)
             await reader.readexactly(int(length.group(1)))
+            retry_after = re.search(rb'(?i)retry-after: *([0-9]+)', head)
+            if retry_after:
+                await asyncio.sleep(int(retry_after.group(1)))
 
     async def hold_all():
         tasks = []
@@ -935,17 +945,19 @@ def print_long_poll_cost(medians, workloads, polling):
 
 
 def run_wakeups(workdir, connection, auth, keystone_sections, options, api,
-                samples, cleanups):
-    """Wake-up latency of a long-poll: from a write's 204 to the held
-    request's answer, the write made through the same server and through
-    a second cloudprefs-api process on the same database."""
+                samples, cleanups, other=None, label='cloudprefs-api'):
+    """Wake-up latency of a long-poll held by ``api`` (``label``): from a
+    write's 204 to the held request's answer, the write made through the
+    same server and through ``other`` (by default a second cloudprefs-api
+    process) on the same database."""
     import concurrent.futures
     import requests
-    other_dir = os.path.join(workdir, 'other')
-    os.makedirs(other_dir)
-    other = start_api(other_dir, connection, auth, keystone_sections,
-                      options)
-    cleanups.append(other.stop)
+    if other is None:
+        other_dir = os.path.join(workdir, 'other')
+        os.makedirs(other_dir)
+        other = start_api(other_dir, connection, auth, keystone_sections,
+                          options)
+        cleanups.append(other.stop)
     headers = {'X-User-Id': 'wakeup-%s' % uuid.uuid4().hex}
     waiting, writing = requests.Session(), requests.Session()
     results = {}
@@ -974,10 +986,10 @@ def run_wakeups(workdir, connection, auth, keystone_sections, options, api,
                                            int(len(latencies) * 0.99))],
                    'max_ms': latencies[-1], 'samples': samples}
             results[kind] = row
-            print('long-poll wake-up, write through the %s: p50 %.1f ms, '
-                  'p99 %.1f ms, max %.1f ms (%d samples)'
-                  % (kind, row['p50_ms'], row['p99_ms'], row['max_ms'],
-                     samples))
+            print('long-poll held by %s, wake-up after a write through the '
+                  '%s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d samples)'
+                  % (label, kind, row['p50_ms'], row['p99_ms'],
+                     row['max_ms'], samples))
     return results
 
 
