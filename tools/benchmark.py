@@ -38,7 +38,7 @@ plain server round by round, and prints the ratio notifying / plain.
 the publishing cost on the service's side.)
 
 --long-polls N also runs every workload, in the same rounds, while N idle
-long-polls of the change feed (``GET /v1?since=0&wait=3600`` for N users
+long-polls of the change feed (``GET /v1?since=0&wait=10`` for N users
 nobody writes to, held up to ``[changes] max_wait`` and asked again) are
 held open on the server, and prints the ratio with / without them; then
 it measures the wake-up latency of a long-poll (from the acknowledgement
@@ -880,8 +880,9 @@ def hold_long_polls(port, count):
     import asyncio
 
     async def hold(index):
-        request = ('GET /v1?since=0&wait=3600 HTTP/1.1\r\nHost: bench\r\n'
-                   'X-User-Id: idle-%d\r\n\r\n' % index).encode('ascii')
+        request = ('GET /v1?since=0&wait=%d HTTP/1.1\r\nHost: bench\r\n'
+                   'X-User-Id: idle-%d\r\n\r\n' % (LONG_POLL_WAIT, index)
+                   ).encode('ascii')
         reader, writer = await asyncio.open_connection('127.0.0.1', port)
         while True:
             writer.write(request)
@@ -907,6 +908,10 @@ def hold_long_polls(port, count):
     return 0
 
 
+# Seconds each idle long-poll asks to wait; asked again when answered.
+LONG_POLL_WAIT = 10
+
+
 class LongPolls:
     """``count`` idle long-polls held on the server while in the block."""
 
@@ -926,7 +931,11 @@ class LongPolls:
     def __exit__(self, *exc_info):
         self.process.kill()
         self.process.wait()
-        time.sleep(1)   # the server notices the closed connections
+        # The polls' places are free again: at once where the server sees
+        # its clients hang up, when their wait ends where it cannot (uwsgi's
+        # HTTP router with keep-alive stops reading from a client whose
+        # request it passed on).
+        time.sleep(LONG_POLL_WAIT + 1)
 
 
 def print_long_poll_cost(medians, workloads, polling):
