@@ -23,19 +23,22 @@ def start_sweeping(driver, changes_conf):
         return None
     thread = threading.Thread(
         target=_sweep_forever, name='feed-expiry', daemon=True,
-        args=(driver, interval, changes_conf.retention))
+        args=(driver, interval, changes_conf.retention,
+              changes_conf.max_tombstones_per_user))
     thread.start()
     return thread
 
 
-def _sweep_forever(driver, interval, retention):
+def _sweep_forever(driver, interval, retention, max_per_user):
     time.sleep(random.uniform(0, interval))
     while True:
         try:
-            dropped = driver.expire_tombstones(retention)
+            dropped = driver.expire_tombstones(retention,
+                                               max_per_user=max_per_user)
             if dropped:
                 LOG.info('Dropped %d change-feed tombstones older than %d '
-                         'seconds', dropped, retention)
+                         'seconds or past %d per user', dropped, retention,
+                         max_per_user)
         except Exception:
             LOG.exception('Cannot drop expired change-feed tombstones')
         time.sleep(interval)

@@ -266,6 +266,29 @@ class StorageContract:
         assert len(driver.changes_since(USER, 0, 10).changes) == 1
         assert driver.expire_tombstones(0) == 0
 
+    def test_tombstones_past_the_bound_are_dropped(self, driver):
+        """Tombstones count in no quota: a user who creates and deletes
+        containers in a loop leaves only the newest ``max_per_user``."""
+        positions = []
+        for index in range(7):
+            driver.merge(USER, 'c%d' % index, {})
+            positions.append(driver.delete_container(
+                USER, 'c%d' % index).position)
+        driver.merge(USER, 'kept', {})
+        driver.merge(OTHER, 'x', {})
+        driver.delete_container(OTHER, 'x')
+        assert driver.expire_tombstones(3600, max_per_user=3) == 4
+        assert [name for name, _revision, _seq in
+                driver.changes_since(USER, 0, 100).changes] == [
+            'c4', 'c5', 'c6', 'kept']
+        with pytest.raises(exceptions.CursorExpired):
+            driver.changes_since(USER, positions[2], 10)
+        assert [change.container for change in driver.changes_since(
+            USER, positions[3], 10).changes] == ['c4', 'c5', 'c6', 'kept']
+        assert len(driver.changes_since(OTHER, 0, 10).changes) == 1
+        assert driver.expire_tombstones(3600, max_per_user=3) == 0
+        assert driver.expire_tombstones(3600) == 0
+
     def test_feed_followed_while_writers_write_misses_nothing(self, driver):
         names = ['c%d' % index for index in range(6)]
         done = []
@@ -693,6 +716,8 @@ class StorageContract:
         'read_feed_positions': lambda d: d.feed_positions([USER, OTHER])
         == {USER: 1},
         'drop_tombstones': lambda d: d.expire_tombstones(0) == 0,
+        'drop_excess_tombstones': lambda d: d.expire_tombstones(
+            3600, max_per_user=1) == 0,
     }
 
     @staticmethod

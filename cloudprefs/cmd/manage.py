@@ -146,13 +146,16 @@ def purge_deleted_users(conf, args):
 
 
 def expire_changes(conf, args):
-    """Drop the change-feed tombstones older than [changes] retention
-    (each cloudprefs-api worker also does it every [changes]
-    expire_interval)."""
+    """Drop the change-feed tombstones older than [changes] retention,
+    and each user's past [changes] max_tombstones_per_user (each
+    cloudprefs-api worker also does it every [changes] expire_interval).
+    """
     dropped = storage.get_driver(conf).expire_tombstones(
-        conf.changes.retention)
-    print('Dropped %d tombstones older than %d seconds.'
-          % (dropped, conf.changes.retention))
+        conf.changes.retention,
+        max_per_user=conf.changes.max_tombstones_per_user)
+    print('Dropped %d tombstones older than %d seconds or past %d per '
+          'user.' % (dropped, conf.changes.retention,
+                     conf.changes.max_tombstones_per_user))
 
 
 def _add_command_parsers(subparsers):

@@ -12,6 +12,15 @@ OPTS = [
                     '(cloudprefs.cursor_expired) and reads everything '
                     'again, so this is how long a device may stay offline '
                     'and still catch up from the feed.'),
+    cfg.IntOpt('max_tombstones_per_user', default=1000, min=0,
+               help='Tombstones (deleted containers) a user\'s change '
+                    'feed keeps, the newest; each sweep (expire_interval, '
+                    'or "cloudprefs-manage expire_changes") drops the '
+                    'older ones, whatever their age, and a client behind '
+                    'them gets 410 and reads everything again. They count '
+                    'in no quota, so this bounds what a user who creates '
+                    'and deletes containers in a loop leaves behind. 0: '
+                    'no bound but retention.'),
     cfg.IntOpt('expire_interval', default=3600, min=0,
                help='Seconds between two sweeps of expired tombstones by '
                     'each cloudprefs-api worker; 0 leaves it to '

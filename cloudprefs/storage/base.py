@@ -270,9 +270,12 @@ class StorageDriver(primitives.Primitives):
         return retry.call(self._deadline(), self.read_feed_positions,
                           list(user_ids))
 
-    def expire_tombstones(self, retention_s, batch=500) -> int:
+    def expire_tombstones(self, retention_s, batch=500,
+                          max_per_user=0) -> int:
         """Drop the tombstones of deletions older than ``retention_s``
-        seconds; how many went."""
+        seconds, and a user's oldest beyond their newest ``max_per_user``
+        (0: no bound); how many went. A reader behind a dropped tombstone
+        is told to read everything again (CursorExpired)."""
         before_us = time.time_ns() // 1000 - int(retention_s * 1e6)
         dropped = 0
         while True:
@@ -280,7 +283,14 @@ class StorageDriver(primitives.Primitives):
                                before_us, batch)
             dropped += count
             if count < batch:
-                return dropped
+                break
+        while max_per_user:
+            count = retry.call(self._deadline(), self.drop_excess_tombstones,
+                               max_per_user, batch)
+            dropped += count
+            if not count:
+                break
+        return dropped
 
     # Change listeners ------------------------------------------------------
 

@@ -431,6 +431,31 @@ class MongoDBDriver(base.StorageDriver):
                      'q': doc['q']}).deleted_count
         return dropped
 
+    def drop_excess_tombstones(self, keep, limit):
+        with self._writing():
+            over = list(self._collection.aggregate([
+                {'$match': {'x': True, 'q': {'$ne': None}}},
+                {'$group': {'_id': '$u', 'n': {'$sum': 1}}},
+                {'$match': {'n': {'$gt': keep}}},
+                {'$limit': limit}]))
+            dropped = 0
+            for user in over:
+                user_id = user['_id']
+                newest = list(self._collection.find(
+                    {'u': user_id, 'x': True, 'q': {'$ne': None}},
+                    {'_id': 0, 'q': 1}).sort('q', pymongo.DESCENDING)
+                    .skip(keep).limit(1))
+                if not newest:
+                    continue
+                position = newest[0]['q']
+                # The expired position first, as in drop_tombstones.
+                self._feeds.update_one({'_id': user_id},
+                                       {'$max': {'e': position}})
+                dropped += self._collection.delete_many(
+                    {'u': user_id, 'x': True,
+                     'q': {'$lte': position}}).deleted_count
+        return dropped
+
     def forget_usage(self):
         with self._writing():
             self._usage.delete_many({})

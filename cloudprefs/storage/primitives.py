@@ -173,6 +173,12 @@ class Primitives(metaclass=abc.ABCMeta):
         ``expired`` position first; how many it dropped."""
 
     @abc.abstractmethod
+    def drop_excess_tombstones(self, keep: int, limit: int) -> int:
+        """For up to ``limit`` users with more than ``keep`` tombstones,
+        drop the oldest of them, all but the newest ``keep``, raising the
+        user's ``expired`` position first; how many it dropped."""
+
+    @abc.abstractmethod
     def list_user_ids(self) -> typing.List[str]:
         """Every user id that has a container or a usage record, sorted
         (for finding the data of users the identity service deleted)."""

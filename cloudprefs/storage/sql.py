@@ -315,6 +315,29 @@ class SQLDriver(base.StorageDriver):
                     connection, **values)
         return dropped
 
+    def drop_excess_tombstones(self, keep, limit):
+        with self._raw() as connection:
+            users = [bytes(row[0]) for row in self._statements[
+                'users_over_tombstones'].fetch_all(
+                    connection, keep=keep, limit=limit)]
+        dropped = 0
+        for user in users:
+            with self._client.writer(), \
+                    self._transaction() as connection:
+                # As drop_tombstones: the feed row locked first.
+                self._statements['lock_feed_row'].fetch_one(
+                    connection, user_id=user)
+                row = self._statements['newest_excess_tombstone'].fetch_one(
+                    connection, user_id=user, keep=keep)
+                if row is None:
+                    continue
+                values = dict(user_id=user, seq=row[0])
+                self._statements['raise_expired_to'].execute(connection,
+                                                             **values)
+                dropped += self._statements['drop_tombstones_to'].execute(
+                    connection, **values)
+        return dropped
+
     def list_user_ids(self):
         query = sa.union(sa.select(containers.c.user_id),
                          sa.select(user_usage.c.user_id))

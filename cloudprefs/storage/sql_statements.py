@@ -318,6 +318,20 @@ def compile_statements(dialect):
         'drop_tombstones': sa.delete(container_changes)
         .where(ch.user_id == bind('user_id'), ch.revision.is_(None),
                ch.changed_us < bind('before')),
+        # Users with more tombstones than a bound, and the newest of the
+        # tombstones past it (the ones to drop are it and those before).
+        'users_over_tombstones': sa.select(ch.user_id)
+        .where(ch.revision.is_(None)).group_by(ch.user_id)
+        .having(sa.func.count() > bind('keep')).limit(bind('limit')),
+        'newest_excess_tombstone': sa.select(ch.seq)
+        .where(ch.user_id == bind('user_id'), ch.revision.is_(None))
+        .order_by(ch.seq.desc()).limit(1).offset(bind('keep')),
+        'raise_expired_to': sa.update(user_feed)
+        .where(f.user_id == bind('user_id'), f.expired < bind('seq'))
+        .values(expired=bind('seq')),
+        'drop_tombstones_to': sa.delete(container_changes)
+        .where(ch.user_id == bind('user_id'), ch.revision.is_(None),
+               ch.seq <= bind('seq')),
     }
     return {key: Compiled(statement, dialect)
             for key, statement in statements.items()}

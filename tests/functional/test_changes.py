@@ -463,9 +463,43 @@ def test_expire_changes_drops_old_tombstones(feed_api, connection,
          '--config-file', conf_path, 'expire_changes'],
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert 'Dropped 1 tombstones older than 1209600 seconds.' in \
-        result.stdout
+    assert ('Dropped 1 tombstones older than 1209600 seconds or past '
+            '1000 per user.') in result.stdout
     _assert_tombstone_expired(server, headers, before)
+
+
+def test_tombstones_past_the_bound_are_dropped(feed_api, connection,
+                                               tmp_path):
+    """Created and deleted in a loop, containers leave tombstones that
+    count in no quota: expire_changes keeps the newest
+    [changes] max_tombstones_per_user."""
+    server = feed_api[0]
+    headers = _user()
+    cursors = []
+    for index in range(5):
+        name = 'loop%d' % index
+        assert requests.post(server.url('/v1/' + name), data='{}',
+                             headers=headers, timeout=30).status_code == 204
+        deleted = requests.delete(server.url('/v1/' + name),
+                                  headers=headers, timeout=30)
+        cursors.append(deleted.headers['X-Cursor'])
+    conf_path = config.write_config_file(
+        str(tmp_path / 'manage.conf'),
+        {'database': {'connection': connection},
+         'changes': {'max_tombstones_per_user': '2'}})
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'cloudprefs-manage'),
+         '--config-file', conf_path, 'expire_changes'],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [change['container'] for change in
+            _changes(server, headers, 0)['changes']] == ['loop3', 'loop4']
+    expired = requests.get(server.url('/v1'), headers=headers, timeout=30,
+                           params={'since': cursors[1]})
+    assert expired.status_code == 410
+    assert [change['container'] for change in
+            _changes(server, headers, cursors[2])['changes']] == [
+        'loop3', 'loop4']
 
 
 def test_workers_sweep_old_tombstones(connection, tmp_path):
