@@ -105,6 +105,7 @@ def _http_date(value):
             400, errors.BAD_REQUEST,
             'If-Modified-Since must be an HTTP date, such as "Sun, 06 '
             'Nov 1994 08:49:37 GMT".')
+    return seconds
 
 
 def is_conditional_read(req):
