@@ -27,6 +27,7 @@ A path read of a large container reads its path index first (see
 :mod:`cloudprefs.storage.path_index`) and then only the bytes it needs.
 """
 
+import contextlib
 import json
 import logging
 import time
@@ -296,19 +297,11 @@ class SQLDriver(base.StorageDriver):
         return positions
 
     def drop_tombstones(self, before_us, limit):
-        with self._raw() as connection:
-            users = [bytes(row[0]) for row in self._statements[
-                'users_with_old_tombstones'].fetch_all(
-                    connection, before=before_us, limit=limit)]
         dropped = 0
-        for user in users:
+        for user in self._users_of('users_with_old_tombstones',
+                                   before=before_us, limit=limit):
             values = dict(user_id=user, before=before_us)
-            with self._client.writer(), \
-                    self._transaction() as connection:
-                # Writers of the user wait on this lock before they touch
-                # their feed entries.
-                self._statements['lock_feed_row'].fetch_one(
-                    connection, user_id=user)
+            with self._feed_locked(user) as connection:
                 self._statements['raise_expired'].execute(connection,
                                                           **values)
                 dropped += self._statements['drop_tombstones'].execute(
@@ -316,17 +309,10 @@ class SQLDriver(base.StorageDriver):
         return dropped
 
     def drop_excess_tombstones(self, keep, limit):
-        with self._raw() as connection:
-            users = [bytes(row[0]) for row in self._statements[
-                'users_over_tombstones'].fetch_all(
-                    connection, keep=keep, limit=limit)]
         dropped = 0
-        for user in users:
-            with self._client.writer(), \
-                    self._transaction() as connection:
-                # As drop_tombstones: the feed row locked first.
-                self._statements['lock_feed_row'].fetch_one(
-                    connection, user_id=user)
+        for user in self._users_of('users_over_tombstones', keep=keep,
+                                   limit=limit):
+            with self._feed_locked(user) as connection:
                 row = self._statements['newest_excess_tombstone'].fetch_one(
                     connection, user_id=user, keep=keep)
                 if row is None:
@@ -337,6 +323,21 @@ class SQLDriver(base.StorageDriver):
                 dropped += self._statements['drop_tombstones_to'].execute(
                     connection, **values)
         return dropped
+
+    def _users_of(self, statement, **params):
+        """The user ids (bytes) a statement of users selects."""
+        with self._raw() as connection:
+            return [bytes(row[0]) for row in self._statements[
+                statement].fetch_all(connection, **params)]
+
+    @contextlib.contextmanager
+    def _feed_locked(self, user):
+        """A transaction holding ``user``'s feed row: writers of the user
+        wait on this lock before they touch their feed entries."""
+        with self._client.writer(), self._transaction() as connection:
+            self._statements['lock_feed_row'].fetch_one(connection,
+                                                        user_id=user)
+            yield connection
 
     def list_user_ids(self):
         query = sa.union(sa.select(containers.c.user_id),
