@@ -14,6 +14,10 @@ from tests.support import network
 class ApiServer:
     """``python -m cloudprefs`` with a configuration file of its own."""
 
+    NAME = 'cloudprefs-api'
+    # Seconds a stop (SIGTERM) may take before the process group is killed.
+    STOP_TIMEOUT = 15
+
     def __init__(self, workdir, connection, auth_strategy='noauth',
                  sections=None, name='api', cwd=None):
         self.workdir = workdir
@@ -48,16 +52,26 @@ class ApiServer:
                                         cwd=self.cwd,
                                         start_new_session=True)
         log.close()
-        network.wait_for_port(self.port, timeout=30, process=self.process)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if requests.get(self.base_url + '/', timeout=5).ok:
-                return self
-            time.sleep(0.1)
-        raise TimeoutError('cloudprefs-api did not answer on /')
+        try:
+            network.wait_for_port(self.port, timeout=30,
+                                  process=self.process)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(self.base_url + '/', timeout=5).ok:
+                        return self
+                except requests.ConnectionError:
+                    pass    # listening before its application is loaded
+                time.sleep(0.1)
+            raise TimeoutError('%s did not answer on /:\n%s'
+                               % (self.NAME, self.log()[-3000:]))
+        except BaseException:
+            self.stop()     # no server left running by a failed start
+            raise
 
     def stop(self):
-        network.stop_process(self.process, timeout=15, group=True)
+        network.stop_process(self.process, timeout=self.STOP_TIMEOUT,
+                             group=True)
 
     def log(self):
         with open(self.log_path, errors='replace') as log_file:

@@ -9,13 +9,8 @@ processes, say) changed, so that the tests run what operators deploy.
 
 import os
 import re
-import subprocess
-import time
 
-import requests
-
-from tests.support import config
-from tests.support import network
+from tests.support import api_server
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -62,68 +57,23 @@ def option(name):
     return match.group(1).strip() if match else None
 
 
-class UwsgiServer:
-    """uwsgi serving ``cloudprefs.wsgi.api:application``; the interface of
-    :class:`tests.support.api_server.ApiServer`."""
+class UwsgiServer(api_server.ApiServer):
+    """uwsgi serving ``cloudprefs.wsgi.api:application`` with the shipped
+    ini; ``overrides`` change its options (see :func:`shipped_ini`)."""
+
+    NAME = 'uwsgi'
+    # SIGTERM: the shipped ini makes it a graceful shutdown.
+    STOP_TIMEOUT = 30
 
     def __init__(self, workdir, connection, auth_strategy='noauth',
                  sections=None, name='uwsgi', overrides=None):
-        self.workdir = workdir
-        self.port = network.free_port()
-        self.config_path = os.path.join(workdir, name + '.conf')
+        super().__init__(workdir, connection, auth_strategy=auth_strategy,
+                         sections=sections, name=name)
         self.ini_path = os.path.join(workdir, name + '.ini')
-        self.log_path = os.path.join(workdir, name + '.log')
-        options = {
-            'DEFAULT': {'auth_strategy': auth_strategy,
-                        'state_path': os.path.join(workdir, 'state'),
-                        'debug': 'true'},
-            'database': {'connection': connection, 'timeout': '2'},
-        }
-        for section, values in (sections or {}).items():
-            options.setdefault(section, {}).update(values)
-        if not connection:
-            del options['database']['connection']
-        config.write_config_file(self.config_path, options)
         with open(self.ini_path, 'w') as ini:
             ini.write(shipped_ini(self.port, self.config_path, overrides))
-        self.process = None
-        self.base_url = 'http://127.0.0.1:%d' % self.port
 
     def command(self):
         venv = wsgi_venv()
         return [os.path.join(venv, 'bin', 'uwsgi'), '--ini', self.ini_path,
                 '--home', venv]
-
-    def start(self):
-        log = open(self.log_path, 'ab')
-        self.process = subprocess.Popen(self.command(), stdout=log,
-                                        stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        log.close()
-        try:
-            network.wait_for_port(self.port, timeout=30,
-                                  process=self.process)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(self.base_url + '/', timeout=5).ok:
-                        return self
-                except requests.ConnectionError:
-                    pass
-                time.sleep(0.1)
-            raise TimeoutError('uwsgi did not answer on /:\n' +
-                               self.log()[-3000:])
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self):
-        # SIGTERM: the shipped ini makes it a graceful shutdown.
-        network.stop_process(self.process, timeout=30, group=True)
-
-    def log(self):
-        with open(self.log_path, errors='replace') as log_file:
-            return log_file.read()
-
-    def url(self, path):
-        return self.base_url + path
