@@ -7,7 +7,6 @@ import concurrent.futures
 import os
 import signal
 import subprocess
-import threading
 import time
 import uuid
 
@@ -213,7 +212,6 @@ def test_one_user_cannot_take_every_place(tmp_path):
     server = uwsgi_server.UwsgiServer(
         str(tmp_path), None, overrides={'processes': '1'},
         sections={'changes': {'max_waiting_per_user': '3'}})
-    stop = threading.Event()
     try:
         server.start()
         greedy = [Poll(server) for _ in range(6)]
@@ -232,5 +230,4 @@ def test_one_user_cannot_take_every_place(tmp_path):
             server.process.send_signal(signal.SIGTERM)
             concurrent.futures.wait(futures + [modest], timeout=60)
     finally:
-        stop.set()
         server.stop()
