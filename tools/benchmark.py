@@ -320,10 +320,7 @@ def start_uwsgi(workdir, connection, auth, keystone_sections, options,
     (``ini_options``: ['threads=8', ...] from --uwsgi-option); (server,
     Measured of its whole process tree)."""
     from tests.support import uwsgi_server
-    sections = {'DEFAULT': {'debug': 'false'}}
-    for section, values in list(keystone_sections.items()) + list(
-            options.items()):
-        sections.setdefault(section, {}).update(values)
+    sections = service_sections(keystone_sections, options)
     overrides = {'processes': '1'}
     for assignment in ini_options:
         name, _, value = assignment.partition('=')
@@ -354,14 +351,23 @@ def print_uwsgi_ratio(medians, workloads, polling):
                 uwsgi_row['non_2xx']))
 
 
+def service_sections(keystone_sections, options):
+    """The service's configuration in a benchmark: default options but
+    for the Keystone settings and ``options`` ({section: {option:
+    value}}, from --set), without debug logging."""
+    sections = {'DEFAULT': {'debug': 'false'}}
+    for section, values in list(keystone_sections.items()) + list(
+            options.items()):
+        sections.setdefault(section, {}).update(values)
+    return sections
+
+
 def start_api(workdir, connection, auth, keystone_sections, options):
     """cloudprefs-api, one worker, default options but for ``options``
     ({section: {option: value}}, from --set)."""
     from tests.support import api_server
-    sections = {'DEFAULT': {'debug': 'false', 'api_workers': '1'}}
-    for section, values in list(keystone_sections.items()) + list(
-            options.items()):
-        sections.setdefault(section, {}).update(values)
+    sections = service_sections(keystone_sections, options)
+    sections['DEFAULT'].setdefault('api_workers', '1')
     server = api_server.ApiServer(workdir, connection, auth_strategy=auth,
                                   sections=sections, name='bench-api')
     return server.start()
