@@ -36,6 +36,11 @@ ACCESS_LOG = logging.getLogger('cloudprefs.access')
 
 # Seconds a held request ends before uwsgi's harakiri would kill it.
 HARAKIRI_MARGIN = 10
+# A body the application refused unread is read and thrown away up to
+# this size (see UnreadBody); past it the connection is simply closed.
+# Above the shipped ini's limit-post (1 MiB), which uwsgi refuses itself.
+DISCARD_LIMIT = 4 * 1024 * 1024
+DISCARD_CHUNK = 64 * 1024
 
 
 def running():
@@ -142,10 +147,72 @@ def _stop_pipe():
     return both[0] if len(both) == 1 else None
 
 
+class UnreadBody:
+    """``wsgi.input`` counting what the application reads, so that what it
+    left unread can be thrown away before the answer.
+
+    A request refused before its body is read (413, 400, 401...) would
+    otherwise end with the worker closing a connection the rest of the
+    body is still arriving on; the kernel answers such data with a reset,
+    and a reset can reach the client before it has read its answer
+    (uwsgi's router passes it on). cloudprefs-api's eventlet server, like
+    most HTTP servers, reads the rest itself; uwsgi does not.
+    """
+
+    def __init__(self, stream, length):
+        self._stream = stream
+        self._left = length
+
+    def _count(self, data):
+        self._left -= len(data)
+        return data
+
+    def read(self, *args):
+        return self._count(self._stream.read(*args))
+
+    def readline(self, *args):
+        return self._count(self._stream.readline(*args))
+
+    def readlines(self, *args):
+        lines = self._stream.readlines(*args)
+        for line in lines:
+            self._count(line)
+        return lines
+
+    def __iter__(self):
+        return iter(self.readline, b'')
+
+    def discard(self):
+        """Read what is left, when there is not too much of it."""
+        if not 0 < self._left <= DISCARD_LIMIT:
+            return
+        try:
+            while self._left > 0:
+                if not self.read(min(self._left, DISCARD_CHUNK)):
+                    return
+        except OSError as error:    # the client went away: nothing to do
+            LOG.debug('Could not read the rest of a refused body: %s', error)
+
+    @classmethod
+    def wrap(cls, environ):
+        """Wrap the request's input; None when there is no body to read
+        or the client waits for 100 Continue before sending it."""
+        try:
+            length = int(environ.get('CONTENT_LENGTH') or 0)
+        except ValueError:
+            return None
+        if length <= 0 or '100-continue' in environ.get('HTTP_EXPECT', ''):
+            return None
+        body = cls(environ['wsgi.input'], length)
+        environ['wsgi.input'] = body
+        return body
+
+
 class Application:
     """The WSGI application as uwsgi serves it: each request can find its
     connection (held requests watch it for the client hanging up), is
-    logged, and the worker's first request starts the :class:`StopWatch`.
+    logged, has what it left of its body read (:class:`UnreadBody`), and
+    the worker's first request starts the :class:`StopWatch`.
     """
 
     def __init__(self, app):
@@ -169,4 +236,8 @@ class Application:
                             time.monotonic() - started)
             return start_response(status, headers, exc_info)
 
-        return self._app(environ, logging_start_response)
+        body = UnreadBody.wrap(environ)
+        answer = self._app(environ, logging_start_response)
+        if body is not None:
+            body.discard()
+        return answer

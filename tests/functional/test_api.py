@@ -1,6 +1,7 @@
 """The /v1 API over HTTP, through a real cloudprefs-api process on every
 backend, and through uwsgi (the shipped uwsgi.ini, without eventlet)."""
 
+import concurrent.futures
 import http.client
 import json
 import uuid
@@ -333,6 +334,29 @@ def test_body_over_limit_is_413(client, server_kind):
         assert_error(response, 411, 'cloudprefs.length_required')
     else:
         assert_error(response, 413, 'cloudprefs.body_too_large')
+    assert_error(client.get('/v1/c'), 404, 'cloudprefs.not_found')
+
+
+def test_refused_bodies_get_their_answer_under_load(client):
+    # Refused without being read, a body used to reach uwsgi's worker
+    # after it had closed the connection: the reset that followed cut the
+    # client off before it read its 413 (8% of such requests from 16
+    # threads). The body is read and thrown away first, as cloudprefs-api
+    # does.
+    too_large = json.dumps('x' * int(TEST_LIMITS['max_request_body_size']))
+    not_found = json.dumps({'k': 'x' * 64 * 1024})
+
+    def refused(number):
+        path, body, status = (('/v1/c/k', too_large, 413) if number % 2
+                              else ('/v1/c/k/%00', not_found, 400))
+        try:
+            return client.post(path, body).status_code == status
+        except requests.ConnectionError:
+            return False
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answered = sum(pool.map(refused, range(400)))
+    assert answered == 400
     assert_error(client.get('/v1/c'), 404, 'cloudprefs.not_found')
 
 
