@@ -15,6 +15,8 @@ from tests.support import sqlservers
 # themselves are checked by the unit tests of the options.
 TEST_LIMITS = {'max_container_size': str(256 * 1024),
                'max_request_body_size': str(128 * 1024)}
+# A browser application's origin the servers allow (CORS).
+BROWSER_ORIGIN = 'https://app.example'
 
 
 BACKENDS = ['sqlite', 'mongodb', 'postgresql', 'mysql']
@@ -93,7 +95,8 @@ def api(connection, server_kind, tmp_path_factory):
     # Long-polls answer at once: the fuzzers would otherwise hold many.
     server = api_server.server_of_kind(
         server_kind, str(tmp_path_factory.mktemp('api')), connection,
-        sections={'api': TEST_LIMITS, 'changes': {'max_wait': '0'}})
+        sections={'api': TEST_LIMITS, 'changes': {'max_wait': '0'},
+                  'cors': {'allowed_origin': BROWSER_ORIGIN}})
     server.start()
     yield server
     server.stop()

@@ -9,6 +9,7 @@ import uuid
 import pytest
 import requests
 
+from tests.functional.conftest import BROWSER_ORIGIN
 from tests.functional.conftest import TEST_LIMITS
 from tests.support import api_server
 
@@ -358,6 +359,27 @@ def test_refused_bodies_get_their_answer_under_load(client):
         answered = sum(pool.map(refused, range(400)))
     assert answered == 400
     assert_error(client.get('/v1/c'), 404, 'cloudprefs.not_found')
+
+
+def test_a_browser_may_watch_follow_and_ask_for_a_version(client):
+    preflight = client.request('OPTIONS', '/v1/c', headers={
+        'Origin': BROWSER_ORIGIN, 'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers':
+            'prefer,if-match,if-none-match,openstack-api-version'})
+    assert preflight.headers['Access-Control-Allow-Origin'] == BROWSER_ORIGIN
+    allowed = preflight.headers['Access-Control-Allow-Headers'].lower()
+    for header in ('prefer', 'if-match', 'if-none-match',
+                   'openstack-api-version'):
+        assert header in allowed
+    response = client.get('/v1?since=0', headers={'Origin': BROWSER_ORIGIN})
+    assert response.status_code == 200
+    exposed = response.headers['Access-Control-Expose-Headers'].lower()
+    for header in ('x-cursor', 'etag', 'openstack-api-version'):
+        assert header in exposed
+    other = client.request('OPTIONS', '/v1/c', headers={
+        'Origin': 'https://elsewhere.example',
+        'Access-Control-Request-Method': 'GET'})
+    assert 'Access-Control-Allow-Origin' not in other.headers
 
 
 def test_chunked_body_is_read(client, server_kind):

@@ -87,15 +87,19 @@ class RequestId(request_id.RequestId):
 
 
 # What a browser client needs for conditional requests, paging, usage,
-# watching (Prefer: wait) and following the change feed (X-Cursor).
+# watching (Prefer: wait), following the change feed (X-Cursor) and
+# asking for an API version (OpenStack-API-Version, as every OpenStack
+# API with microversions takes it).
 CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'If-Match',
                       'If-None-Match', 'If-Modified-Since',
                       'If-Unmodified-Since', 'Prefer', 'X-User-Id',
-                      'X-Roles', 'X-Openstack-Request-Id']
+                      'X-Roles', 'X-Openstack-Request-Id',
+                      'OpenStack-API-Version']
 CORS_EXPOSE_HEADERS = ['ETag', 'Last-Modified', 'Link', 'X-Container-Count',
                        'X-Bytes-Used', 'X-Container-Quota', 'X-Bytes-Quota',
                        'X-Openstack-Request-Id', 'X-Cursor', 'Retry-After',
-                       'WWW-Authenticate', 'Accept-Patch']
+                       'WWW-Authenticate', 'Accept-Patch',
+                       'OpenStack-API-Version']
 CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 
