@@ -15,7 +15,6 @@ A worker that gets SIGTERM stops accepting, lets requests in flight finish
 This module expects eventlet's monkey patching (:mod:`.patching`).
 """
 
-import gc
 import logging
 import os
 import signal
@@ -28,6 +27,7 @@ import eventlet.patcher
 import eventlet.wsgi
 import greenlet
 
+from cloudprefs.api import collection
 from cloudprefs.api import waiting
 from cloudprefs.eventlet_server import protocol
 from cloudprefs import storage
@@ -35,7 +35,6 @@ from cloudprefs import storage
 LOG = logging.getLogger(__name__)
 
 RESPAWN_DELAY = 1.0     # seconds between restarts of a crashing worker
-GC_THRESHOLDS = (10000, 20, 20)
 EVICTION_MARGIN = 64
 
 
@@ -75,7 +74,7 @@ def serve(conf, sock, app):
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)   # the master's business
 
-    _freeze_startup_objects()
+    collection.settle_after_start_up()
     # Held requests see their clients hang up with poll(), which the
     # monkey patching took out of the select module (a poll with no
     # timeout never blocks the hub).
@@ -140,28 +139,6 @@ def own_logging_locks():
         close = getattr(inherited, 'close', None)
         if close is not None and inherited is not handler.lock:
             close()     # this process's copies of the inherited pipe
-
-
-def _freeze_startup_objects():
-    """Keep the objects made at start-up out of garbage collection.
-
-    The loaded libraries, configuration and pipeline are hundreds of
-    thousands of objects that live as long as the process; every full
-    collection would walk them all, a pause of tens of milliseconds that
-    every request in flight waits out (it showed as p99 latency). Requests
-    make few reference cycles, so collections stay cheap without them.
-    """
-    gc.collect()
-    gc.freeze()
-    # Python's default (700, 10, 10) runs a young collection every 700
-    # net allocations, several per request: the objects of requests in
-    # flight (and of held long-polls) are walked again and again and
-    # pushed to the old generation, whose full collections then walk
-    # them too. In one A/B run of tools/benchmark.py (3 rounds, noisy VM)
-    # collecting ten times less often took a 1 KB GET from 523 to 389 us
-    # of CPU and its p99 from 76 to 26 ms; the garbage that waits
-    # meanwhile is only cycles, a few MB.
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _exit_now(reason):

@@ -12,6 +12,7 @@ native threads.
 
 import os
 
+from cloudprefs.api import collection
 from cloudprefs.api import deploy
 from cloudprefs import service
 from cloudprefs.wsgi import uwsgi_support
@@ -28,6 +29,7 @@ def init_application():
         uwsgi_support.apply_defaults(conf)
     service.check_auth_strategy(conf)
     app = deploy.load_app(conf)
+    collection.settle_after_start_up()
     if uwsgi_support.running():
         return uwsgi_support.Application(app)
     return app

@@ -13,6 +13,7 @@ import uuid
 import pytest
 import requests
 
+from cloudprefs.api import collection
 from cloudprefs.conf import changes as changes_conf
 from tests.support import config
 from tests.support import rabbitmq
@@ -47,6 +48,28 @@ def test_nothing_but_cloudprefs_api_needs_eventlet(tmp_path):
          'cloudprefs.cmd.keystone_listener; '
          'assert "eventlet" not in sys.modules'],
         check=True, capture_output=True, timeout=60)
+
+
+def test_the_application_keeps_its_start_up_out_of_collections(tmp_path):
+    # As cloudprefs-api's workers do: a full collection walking every
+    # library object pauses every thread's request.
+    url = 'sqlite:///%s' % (tmp_path / 'db.sqlite')
+    db_sync(url, str(tmp_path))
+    conf_path = config.write_config_file(
+        str(tmp_path / 'cloudprefs.conf'),
+        {'DEFAULT': {'auth_strategy': 'noauth'},
+         'database': {'connection': url}})
+    python = os.path.join(uwsgi_server.wsgi_venv(), 'bin', 'python')
+    shown = subprocess.run(
+        [python, '-c', 'import gc, cloudprefs.wsgi.api; '
+         'print("collector:", gc.get_freeze_count(), *gc.get_threshold())'],
+        env=dict(os.environ, CLOUDPREFS_CONFIG_FILE=conf_path),
+        check=True, capture_output=True, text=True, timeout=60)
+    line = next(line for line in shown.stdout.splitlines()
+                if line.startswith('collector:'))
+    frozen, *thresholds = (int(n) for n in line.split()[1:])
+    assert frozen > 10000
+    assert tuple(thresholds) == collection.THRESHOLDS
 
 
 def test_the_shipped_harakiri_outlives_the_longest_hold():
