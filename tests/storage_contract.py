@@ -413,11 +413,19 @@ class StorageContract:
         assert driver.delete_value(USER, 'missing', ['a']).revision is None
         assert driver.list_containers(USER) == []
 
-    def test_a_path_read_is_byte_for_byte_the_whole_read(self, driver):
+    # An index of every member; one too large for its room (the members
+    # of 'big'), so none; too many top-level members, so none.
+    @pytest.mark.parametrize('most_entries', ['default', 'top', 1])
+    def test_a_path_read_is_byte_for_byte_the_whole_read(
+            self, driver, most_entries, monkeypatch):
         value = {key: {key: [{key: index}], 'n': ODD_VALUES}
                  for index, key in enumerate(ODD_KEYS)}
         value['big'] = {'m%04d' % i: {'v': i, 'pad': 'é' * 40}
                         for i in range(2000)}
+        if most_entries != 'default':
+            monkeypatch.setattr(path_index, 'MOST_ENTRIES',
+                                len(value) if most_entries == 'top'
+                                else most_entries)
         driver.merge(USER, 'c', value)
         whole = driver.get_container(USER, 'c')
         paths = [[key] for key in ODD_KEYS] + [

@@ -9,6 +9,7 @@ import abc
 import typing
 
 from cloudprefs.storage import document
+from cloudprefs.storage import heavy_work
 from cloudprefs.storage import records
 
 
@@ -106,8 +107,9 @@ class Primitives(metaclass=abc.ABCMeta):
         stored = self.read(user_id, name)
         if stored is None:
             return None
-        return records.PathRead(stored.meta,
-                                document.text_at_path(stored.text, path))
+        with heavy_work.turns.step(stored.size):
+            text = document.text_at_path(stored.text, path)
+        return records.PathRead(stored.meta, text)
 
     @abc.abstractmethod
     def insert_if_absent(self, user_id: str, name: str,

@@ -94,31 +94,36 @@ class SQLDriver(base.StorageDriver):
                 connection, **key)
             if row is None:
                 return None
-            meta = records.Meta(*row[:3])
-            if row[3] is not None:      # a small container: parse it all
-                return records.PathRead(meta,
-                                        document.text_at_path(row[3], path))
-            first, second = path_index.lookup_keys(path)
-            entries = self._statements['read_index'].fetch_one(
-                connection, k1=first, k2=second, revision=meta.revision,
-                **key)
-            location = entries and path_index.locate(
-                path, *(entry and json.loads(entry) for entry in entries))
-            if location:
-                piece = self._statements['read_slice'].fetch_one(
-                    connection, start=location.offset + 1,
-                    length=location.length, revision=meta.revision, **key)
-        if entries is None or location and piece is None:
-            # Written since its revision was read: the retry policy reads
-            # it again.
-            raise exceptions.TransientError('the container changed')
-        if location is None:
-            return records.PathRead(meta, None)
-        text = piece[0]
-        if isinstance(text, (bytes, bytearray)):
-            text = bytes(text).decode('utf-8')
-        return records.PathRead(
-            meta, document.text_at_path(text, path[location.depth:]))
+            meta, whole = records.Meta(*row[:3]), row[3]
+            if whole is None:       # indexed: read just the part
+                first, second = path_index.lookup_keys(path)
+                entries = self._statements['read_index'].fetch_one(
+                    connection, k1=first, k2=second,
+                    revision=meta.revision, **key)
+                location = entries and path_index.locate(
+                    path, *(entry and json.loads(entry)
+                            for entry in entries))
+                if location:
+                    piece = self._statements['read_slice'].fetch_one(
+                        connection, start=location.offset + 1,
+                        length=location.length, revision=meta.revision,
+                        **key)
+        if whole is not None:
+            text, depth = whole, 0
+        else:
+            if entries is None or location and piece is None:
+                # Written since its revision was read: the retry policy
+                # reads it again.
+                raise exceptions.TransientError('the container changed')
+            if location is None:
+                return records.PathRead(meta, None)
+            text, depth = piece[0], location.depth
+            if isinstance(text, (bytes, bytearray)):
+                text = bytes(text).decode('utf-8')
+        # Parsed with the database connection given back.
+        with heavy_work.turns.step(len(text)):
+            found = document.text_at_path(text, path[depth:])
+        return records.PathRead(meta, found)
 
     def list_names(self, user_id, limit, marker, prefix):
         name = containers.c.name
