@@ -63,8 +63,10 @@ class StorageContract:
             layers['cache']
         driver_factory.quota.update(layers['quota'])
         if layers['index_from_bytes'] is not None:
+            # Every container, however small its members.
             monkeypatch.setattr(path_index, 'INDEX_FROM_BYTES',
                                 layers['index_from_bytes'])
+            monkeypatch.setattr(path_index, 'BYTES_PER_ENTRY', 1)
         return request.param
 
     @pytest.fixture
@@ -413,19 +415,22 @@ class StorageContract:
         assert driver.delete_value(USER, 'missing', ['a']).revision is None
         assert driver.list_containers(USER) == []
 
-    # An index of every member; one too large for its room (the members
-    # of 'big'), so none; too many top-level members, so none.
-    @pytest.mark.parametrize('most_entries', ['default', 'top', 1])
+    # SQL: an index of every member; no index, as the members of 'big'
+    # would overflow its room; no index, as the top-level ones would.
+    @pytest.mark.parametrize('index', ['whole', 'nested-too-many',
+                                       'too-many'])
     def test_a_path_read_is_byte_for_byte_the_whole_read(
-            self, driver, most_entries, monkeypatch):
+            self, driver, index, monkeypatch):
         value = {key: {key: [{key: index}], 'n': ODD_VALUES}
                  for index, key in enumerate(ODD_KEYS)}
         value['big'] = {'m%04d' % i: {'v': i, 'pad': 'é' * 40}
                         for i in range(2000)}
-        if most_entries != 'default':
-            monkeypatch.setattr(path_index, 'MOST_ENTRIES',
-                                len(value) if most_entries == 'top'
-                                else most_entries)
+        size = len(document.compact_json(value).encode())
+        if index != 'whole':
+            members = len(value) + (1000 if index == 'nested-too-many'
+                                    else -1)
+            monkeypatch.setattr(path_index, 'BYTES_PER_ENTRY',
+                                size // members)
         driver.merge(USER, 'c', value)
         whole = driver.get_container(USER, 'c')
         paths = [[key] for key in ODD_KEYS] + [

@@ -20,13 +20,14 @@ SQL/JSON path expression, and never ambiguous. A third element 1 says the
 member's own members are in the index, so a second segment missing from
 it is missing from the container.
 
-A container of more than :data:`MOST_ENTRIES` members to index (top-level
-ones and those of its large top-level objects) has no index and is read
-whole: building one costs a few microseconds per member, all of them in
-one step no other request of the process can interrupt, and its JSON
-takes about 20 bytes per member. For 1 MB of 90,000 small members that
-was 160 ms of every write, and an index of 1.8 MB stored beside the
-container; a path read of the whole 1 MB parses it in 20-40 ms.
+A container with more members to index (its top-level ones and those of
+its large top-level objects) than one per :data:`BYTES_PER_ENTRY` bytes
+of its text has no index and is read whole. An entry costs a few
+microseconds to build, in one step no other request of the process can
+interrupt, and about 20 bytes to store: worth it for members of some size
+(20,000 members of 190 bytes: an index of 11% of the text), not for tiny
+ones (1 MB of 90,000 members of 11 bytes had an index of 1.8 MB, built in
+160 ms on every write, while parsing the whole text takes 20-40 ms).
 
 Offsets count bytes of the UTF-8 text. The index is only as good as the
 revision it was built for: drivers store that revision beside it and use
@@ -44,8 +45,8 @@ from cloudprefs.storage import document
 # 64 KiB parses in about a millisecond: below it, reading the whole text
 # costs no more than the index lookup, and the index is not built.
 INDEX_FROM_BYTES = 64 * 1024
-# About 8 ms of building and 80 KiB of index at most.
-MOST_ENTRIES = 4096
+# An index is at most about a third of its container's text.
+BYTES_PER_ENTRY = 64
 _encode_key = json.encoder.encode_basestring
 # What compact_json writes, per member, to learn its length: made once
 # (JSONEncoder.encode would build it again for every call).
@@ -87,12 +88,12 @@ def build(value: dict, size: int) -> typing.Optional[str]:
     """The index of a container (the object ``value``, whose compact JSON
     is ``size`` bytes) as JSON text; None below :data:`INDEX_FROM_BYTES`.
     """
-    if size < INDEX_FROM_BYTES or not value or len(value) > MOST_ENTRIES:
+    room = size // BYTES_PER_ENTRY - len(value)
+    if size < INDEX_FROM_BYTES or not value or room < 0:
         return None
     entries = {}
     try:
-        end = _index_members(value, 0, (), entries,
-                             room=[MOST_ENTRIES - len(value)])
+        end = _index_members(value, 0, (), entries, room=[room])
     except _TooManyEntries:
         return None
     if end != size:     # cannot happen with one encoder; never trust it

@@ -97,6 +97,7 @@ def test_rows_written_by_older_code_are_read_whole(empty_url,
     writes rows of a migrated database: its UPDATE leaves the index of
     the value it replaces behind, which must then be ignored."""
     monkeypatch.setattr(path_index, 'INDEX_FROM_BYTES', 1)
+    monkeypatch.setattr(path_index, 'BYTES_PER_ENTRY', 1)
     migrate(empty_url, 'head')
     driver = sql.SQLDriver(empty_url, make_conf(empty_url))
     try:
