@@ -1,10 +1,21 @@
 """Fixtures shared by unit and functional tests."""
 
 import os
+import signal
 
 import pytest
 
 from tests.support import mongodb
+
+
+def pytest_configure(config):
+    """A run stopped with SIGTERM (a CI timeout, kill) ends as Ctrl-C
+    does: pytest then tears every fixture down, and the servers the tests
+    started are stopped instead of left running."""
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt('stopped by signal %d' % signum)
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @pytest.fixture(scope='session')
