@@ -16,14 +16,27 @@ one at a time per process, first come first served, the others parked
 (not runnable) meanwhile. With its turn, the thread steps aside
 once before working, so that whatever became runnable during the
 previous step runs first, and once after. So small requests run between
-any two heavy steps, and one waits for at most the step under way.
+any two heavy steps.
+
+Stepping aside is not enough: a small request is not runnable while it
+waits for its database or its client, and each such wait let the next
+heavy step in, of the same request or of another. One client writing 1
+MB containers of 90,000 keys made another user's GET wait out several
+steps (p99 165 ms in one process); five, p99 194 ms. So each heavy step
+keeps the turn, without working, for as long as it worked, up to
+:data:`MOST_PAUSE`: the small requests have the process to themselves for
+that long, which is more than one takes, and heavy work gets at most
+about three quarters of the process. (A lone large write pays for it: 3
+steps of 1 MB, 231 → 290 ms.)
 """
 
 import contextlib
+import time
 
 from cloudprefs.storage import fair
 
 HEAVY_FROM_BYTES = 128 * 1024
+MOST_PAUSE = 0.02
 
 
 class HeavyWork:
@@ -39,7 +52,9 @@ class HeavyWork:
             return
         with self._turn:
             fair.step_aside()
+            started = time.monotonic()
             yield
+            time.sleep(min(time.monotonic() - started, MOST_PAUSE))
         fair.step_aside()
 
 

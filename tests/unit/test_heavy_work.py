@@ -48,3 +48,47 @@ def test_small_work_runs_between_the_steps_of_large_work():
     # One heavy step at a time, each heavy job's steps in order.
     for name in 'abc':
         assert events.index(name + '0') < events.index(name + '1')
+
+
+WAITING_SCRIPT = textwrap.dedent('''
+    import eventlet
+    eventlet.monkey_patch()
+    import time
+    from cloudprefs.storage import heavy_work
+
+    events = []
+
+    def busy(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    def heavy(name):
+        for step in range(3):
+            with heavy_work.turns.step(heavy_work.HEAVY_FROM_BYTES):
+                events.append('heavy')
+                busy(0.03)
+
+    def light():
+        # A small request waits for its database a few times.
+        events.append('light-start')
+        for _ in range(4):
+            eventlet.sleep(0.002)
+        events.append('light-end')
+
+    threads = [eventlet.spawn(heavy, name) for name in 'abcd']
+    threads.append(eventlet.spawn_after(0.01, light))
+    for thread in threads:
+        thread.wait()
+    print(' '.join(events))
+''')
+
+
+def test_a_small_request_that_waits_is_not_passed_by_queued_steps():
+    events = subprocess.run([sys.executable, '-c', WAITING_SCRIPT],
+                            check=True, capture_output=True, text=True,
+                            timeout=60).stdout.split()
+    assert events.count('heavy') == 12
+    during = events[events.index('light-start'):events.index('light-end')]
+    # Each of its waits used to let the next queued step in (4 steps).
+    assert during.count('heavy') <= 1, events
