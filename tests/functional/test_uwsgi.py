@@ -72,6 +72,15 @@ def test_the_application_keeps_its_start_up_out_of_collections(tmp_path):
     assert tuple(thresholds) == collection.THRESHOLDS
 
 
+def test_the_shipped_listen_queue_takes_a_burst_of_clients():
+    # uwsgi's default (100) made the 157 others of 256 clients opening
+    # at once wait out a SYN retransmission; above net.core.somaxconn
+    # uwsgi refuses to start.
+    listen = int(uwsgi_server.option('listen'))
+    with open('/proc/sys/net/core/somaxconn') as somaxconn:
+        assert 256 < listen <= int(somaxconn.read())
+
+
 def test_the_shipped_harakiri_outlives_the_longest_hold():
     max_wait = next(opt for opt in changes_conf.OPTS
                     if opt.name == 'max_wait').default
