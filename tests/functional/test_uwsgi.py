@@ -5,7 +5,11 @@ tests under uwsgi too."""
 
 import concurrent.futures
 import os
+import re
 import signal
+import socket
+import stat
+import struct
 import subprocess
 import time
 import uuid
@@ -70,6 +74,90 @@ def test_the_application_keeps_its_start_up_out_of_collections(tmp_path):
     frozen, *thresholds = (int(n) for n in line.split()[1:])
     assert frozen > 10000
     assert tuple(thresholds) == collection.THRESHOLDS
+
+
+def _process_tree(pid):
+    children = []
+    for task in os.listdir('/proc/%d/task' % pid):
+        with open('/proc/%d/task/%s/children' % (pid, task)) as listed:
+            children.extend(int(child) for child in listed.read().split())
+    return [pid] + [tree_pid for child in children
+                    for tree_pid in _process_tree(child)]
+
+
+def _listening_tcp_ports(pids):
+    """The TCP ports the processes ``pids`` listen on."""
+    inodes = set()
+    for pid in pids:
+        for fd in os.listdir('/proc/%d/fd' % pid):
+            try:
+                target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+            except OSError:
+                continue
+            if target.startswith('socket:['):
+                inodes.add(target[len('socket:['):-1])
+    ports = set()
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+        with open(table) as sockets:
+            for line in list(sockets)[1:]:
+                fields = line.split()
+                if fields[3] == '0A' and fields[9] in inodes:   # LISTEN
+                    ports.add(int(fields[1].rsplit(':', 1)[1], 16))
+    return ports
+
+
+def _uwsgi_packet(variables):
+    body = b''
+    for name, value in variables.items():
+        for text in (name.encode(), value.encode()):
+            body += struct.pack('<H', len(text)) + text
+    return struct.pack('<BHB', 0, len(body), 0) + body
+
+
+def test_the_workers_socket_is_no_way_in(tmp_path):
+    # The shipped ini used to leave the workers' socket to uwsgi: a TCP
+    # port on 127.0.0.1 where any local user could send a packet whose
+    # UWSGI_FILE made the workers load and run that file.
+    marker = tmp_path / 'loaded'
+    planted = tmp_path / 'planted.py'
+    planted.write_text(
+        'open(%r, "w").close()\n'
+        'def application(environ, start_response):\n'
+        '    start_response("200 OK", [])\n'
+        '    return [b"planted"]\n' % str(marker))
+    url = 'sqlite:///%s' % (tmp_path / 'db.sqlite')
+    db_sync(url, str(tmp_path))
+    server = uwsgi_server.UwsgiServer(str(tmp_path), url,
+                                      overrides={'processes': '1'})
+    server.start()
+    try:
+        pids = _process_tree(server.process.pid)
+        assert _listening_tcp_ports(pids) == {server.port}
+        path = re.search(r'(?m)^socket = (.*)$',
+                         open(server.ini_path).read()).group(1)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        # Even through the socket (the same user may open it), a packet
+        # loads nothing.
+        with socket.socket(socket.AF_UNIX) as connection:
+            connection.settimeout(30)
+            connection.connect(path)
+            connection.sendall(_uwsgi_packet({
+                'REQUEST_METHOD': 'GET', 'PATH_INFO': '/p',
+                'SCRIPT_NAME': '/p', 'REQUEST_URI': '/p',
+                'SERVER_NAME': 'h', 'SERVER_PORT': '80',
+                'SERVER_PROTOCOL': 'HTTP/1.1',
+                'UWSGI_FILE': str(planted), 'UWSGI_APPID': '/p'}))
+            answer = b''
+            while True:
+                data = connection.recv(65536)
+                if not data:
+                    break
+                answer += data
+        assert b'planted' not in answer
+        assert not marker.exists()
+        assert requests.get(server.url('/'), timeout=30).status_code == 200
+    finally:
+        server.stop()
 
 
 def test_the_shipped_listen_queue_takes_a_burst_of_clients():

@@ -39,6 +39,12 @@ def shipped_ini(port, config_path, overrides=None):
     assert count == 1, 'the shipped uwsgi.ini has no one HTTP address'
     ini = re.sub(r'(?m)^env = CLOUDPREFS_CONFIG_FILE=.*$',
                  'env = CLOUDPREFS_CONFIG_FILE=%s' % config_path, ini)
+    # The workers' socket, beside the configuration file.
+    ini, count = re.subn(
+        r'(?m)^socket = .*$', 'socket = %s' % os.path.join(
+            os.path.dirname(config_path), 'uwsgi-%d.sock' % port), ini)
+    assert count == 1, 'the shipped uwsgi.ini has no one workers\' socket'
+
     for name, value in (overrides or {}).items():
         line = '' if value is None else '%s = %s\n' % (name, value)
         pattern = r'(?m)^%s = .*\n' % re.escape(name)
