@@ -121,12 +121,7 @@ def main(argv=None):
         print('%s%s, %d writer(s) of %d keys (%d bytes):' % (
             args.server, ' (one process)' if args.one_process else '',
             args.writers, args.keys, len(body)))
-        print('  another user\'s %d GETs: p50 %.1f ms, p99 %.1f ms, '
-              'max %.1f ms, %d failed' % (
-                  len(latencies), latencies[len(latencies) // 2],
-                  latencies[min(len(latencies) - 1,
-                                int(len(latencies) * 0.99))],
-                  latencies[-1], failures))
+        print(held_polls.describe_reads(latencies, failures))
         seconds = writers.seconds
         print('  writes: %d in %.1f s, median %.0f ms, %d failed' % (
             len(seconds), elapsed,

@@ -111,6 +111,16 @@ def read_meanwhile(node, count):
     return sorted(latencies), failures
 
 
+def describe_reads(latencies, failures):
+    """One line on another user's reads (from :func:`read_meanwhile`)."""
+    return ('  another user\'s %d GETs: p50 %.1f ms, p99 %.1f ms, max %.1f '
+            'ms, %d failed' % (
+                len(latencies), latencies[len(latencies) // 2],
+                latencies[min(len(latencies) - 1,
+                              int(len(latencies) * 0.99))],
+                latencies[-1], failures))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--server', choices=('uwsgi', 'cloudprefs-api'),
@@ -136,12 +146,7 @@ def main(argv=None):
             refusals = sorted(devices.refusal_seconds)
             print('%s, %d devices long-polling (wait=%d):' % (
                 args.server, args.devices, args.wait))
-            print('  another user\'s %d GETs: p50 %.1f ms, p99 %.1f ms, '
-                  'max %.1f ms, %d failed' % (
-                      len(latencies), latencies[len(latencies) // 2],
-                      latencies[min(len(latencies) - 1,
-                                    int(len(latencies) * 0.99))],
-                      latencies[-1], failures))
+            print(describe_reads(latencies, failures))
             print('  polls answered after being held: %d; refused with '
                   'Retry-After: %d (slowest refusal %.2f s); errors: %d' % (
                       devices.held, devices.refused,

@@ -5,7 +5,8 @@ import subprocess
 import sys
 import textwrap
 
-SCRIPT = textwrap.dedent('''
+# Green threads under eventlet, as in cloudprefs-api; events in order.
+PREAMBLE = textwrap.dedent('''
     import eventlet
     eventlet.monkey_patch()
     import time
@@ -17,7 +18,9 @@ SCRIPT = textwrap.dedent('''
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
             pass
+''')
 
+SCRIPT = PREAMBLE + textwrap.dedent('''
     def heavy(name):
         for step in range(2):
             with heavy_work.turns.step(heavy_work.HEAVY_FROM_BYTES):
@@ -50,19 +53,7 @@ def test_small_work_runs_between_the_steps_of_large_work():
         assert events.index(name + '0') < events.index(name + '1')
 
 
-WAITING_SCRIPT = textwrap.dedent('''
-    import eventlet
-    eventlet.monkey_patch()
-    import time
-    from cloudprefs.storage import heavy_work
-
-    events = []
-
-    def busy(seconds):
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            pass
-
+WAITING_SCRIPT = PREAMBLE + textwrap.dedent('''
     def heavy(name):
         for step in range(3):
             with heavy_work.turns.step(heavy_work.HEAVY_FROM_BYTES):
