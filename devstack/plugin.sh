@@ -79,6 +79,9 @@ function configure_cloudprefs {
     iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi threads "$CLOUDPREFS_UWSGI_THREADS"
     iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi harakiri 90
     iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi worker-reload-mercy 30
+    # devstack's uwsgi socket is open to every local user: refuse the
+    # applications a packet's UWSGI_FILE or UWSGI_MODULE would load.
+    iniset "$CLOUDPREFS_UWSGI_CONF" uwsgi max-apps 1
 }
 
 function configure_keystone_notifications_for_cloudprefs {

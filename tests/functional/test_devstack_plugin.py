@@ -108,6 +108,8 @@ def test_phases_with_devstack_database(tmp_path):
     # Threads to hold long-polls on, and no harakiri under a held one.
     assert uwsgi.get('uwsgi', 'threads') == '32'
     assert int(uwsgi.get('uwsgi', 'harakiri')) > 60
+    # No application but ours, whatever a packet on the socket asks.
+    assert uwsgi.get('uwsgi', 'max-apps') == '1'
     assert uwsgi.get('uwsgi', 'env') == (
         'CLOUDPREFS_CONFIG_FILE=%s'
         % (tmp_path / 'etc' / 'cloudprefs' / 'cloudprefs.conf'))
