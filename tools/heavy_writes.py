@@ -25,7 +25,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 
@@ -104,20 +103,19 @@ def main(argv=None):
 
     body = json.dumps({'k%d' % key: key % 10 for key in range(args.keys)},
                       separators=(',', ':')).encode()
-    from tests.functional.conftest import db_sync
-    from tests.support import sqlservers
-    url = sqlservers.create_database('postgresql')
-    node = writers = None
-    try:
-        workdir = tempfile.mkdtemp(prefix='cloudprefs-heavy-writes-')
-        db_sync(url, workdir)
-        node = start_node(args.server, workdir, url, args.one_process)
+    with held_polls.node_on_a_new_database(
+            lambda workdir, url: start_node(args.server, workdir, url,
+                                            args.one_process),
+            'cloudprefs-heavy-writes-') as node:
         writers = Writers(node, args.writers, body)
         writers.start()
         started = time.monotonic()
-        latencies, failures = held_polls.read_meanwhile(node, args.reads)
-        elapsed = time.monotonic() - started
-        writers.stop()
+        try:
+            latencies, failures = held_polls.read_meanwhile(node,
+                                                            args.reads)
+            elapsed = time.monotonic() - started
+        finally:
+            writers.stop()
         print('%s%s, %d writer(s) of %d keys (%d bytes):' % (
             args.server, ' (one process)' if args.one_process else '',
             args.writers, args.keys, len(body)))
@@ -127,12 +125,6 @@ def main(argv=None):
             len(seconds), elapsed,
             statistics.median(seconds) * 1000 if seconds else 0.0,
             writers.failures))
-    finally:
-        if writers is not None:
-            writers.stop()
-        if node is not None:
-            node.stop()
-        sqlservers.drop_database('postgresql', url)
     return 0
 
 

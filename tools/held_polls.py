@@ -19,6 +19,7 @@ Run it from the repository with the test virtualenv
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -27,6 +28,26 @@ import time
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPOSITORY)
+
+
+@contextlib.contextmanager
+def node_on_a_new_database(start, prefix):
+    """The node ``start(workdir, url)`` starts on a throw-away PostgreSQL
+    database of the machine's server, migrated; stopped and the database
+    dropped afterwards."""
+    from tests.functional.conftest import db_sync
+    from tests.support import sqlservers
+    url = sqlservers.create_database('postgresql')
+    node = None
+    try:
+        workdir = tempfile.mkdtemp(prefix=prefix)
+        db_sync(url, workdir)
+        node = start(workdir, url)
+        yield node
+    finally:
+        if node is not None:
+            node.stop()
+        sqlservers.drop_database('postgresql', url)
 
 
 def start_node(kind, workdir, url):
@@ -130,18 +151,16 @@ def main(argv=None):
     parser.add_argument('--reads', type=int, default=300)
     args = parser.parse_args(argv)
 
-    from tests.functional.conftest import db_sync
-    from tests.support import sqlservers
-    url = sqlservers.create_database('postgresql')
-    node = devices = None
-    try:
-        workdir = tempfile.mkdtemp(prefix='cloudprefs-held-polls-')
-        db_sync(url, workdir)
-        node = start_node(args.server, workdir, url)
+    with node_on_a_new_database(
+            lambda workdir, url: start_node(args.server, workdir, url),
+            'cloudprefs-held-polls-') as node:
         devices = Devices(node, args.devices, args.wait)
         devices.start()
-        time.sleep(3)       # every device has asked once
-        latencies, failures = read_meanwhile(node, args.reads)
+        try:
+            time.sleep(3)       # every device has asked once
+            latencies, failures = read_meanwhile(node, args.reads)
+        finally:
+            devices.stop()
         with devices.lock:
             refusals = sorted(devices.refusal_seconds)
             print('%s, %d devices long-polling (wait=%d):' % (
@@ -151,12 +170,6 @@ def main(argv=None):
                   'Retry-After: %d (slowest refusal %.2f s); errors: %d' % (
                       devices.held, devices.refused,
                       refusals[-1] if refusals else 0.0, devices.errors))
-    finally:
-        if devices is not None:
-            devices.stop()
-        if node is not None:
-            node.stop()
-        sqlservers.drop_database('postgresql', url)
     return 0
 
 

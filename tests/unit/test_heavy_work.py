@@ -20,6 +20,14 @@ PREAMBLE = textwrap.dedent('''
             pass
 ''')
 
+
+def _events_of(script):
+    """The events a script printed, in the order they happened."""
+    return subprocess.run([sys.executable, '-c', script], check=True,
+                          capture_output=True, text=True,
+                          timeout=60).stdout.split()
+
+
 SCRIPT = PREAMBLE + textwrap.dedent('''
     def heavy(name):
         for step in range(2):
@@ -41,9 +49,7 @@ SCRIPT = PREAMBLE + textwrap.dedent('''
 
 
 def test_small_work_runs_between_the_steps_of_large_work():
-    events = subprocess.run([sys.executable, '-c', SCRIPT], check=True,
-                            capture_output=True, text=True,
-                            timeout=60).stdout.split()
+    events = _events_of(SCRIPT)
     assert sorted(events) == sorted(['a0', 'a1', 'b0', 'b1', 'c0', 'c1',
                                      'light'])
     # Not after all six heavy steps: after the one under way.
@@ -76,9 +82,7 @@ WAITING_SCRIPT = PREAMBLE + textwrap.dedent('''
 
 
 def test_a_small_request_that_waits_is_not_passed_by_queued_steps():
-    events = subprocess.run([sys.executable, '-c', WAITING_SCRIPT],
-                            check=True, capture_output=True, text=True,
-                            timeout=60).stdout.split()
+    events = _events_of(WAITING_SCRIPT)
     assert events.count('heavy') == 12
     during = events[events.index('light-start'):events.index('light-end')]
     # Each of its waits used to let the next queued step in (4 steps).
