@@ -44,7 +44,6 @@ def shipped_ini(port, config_path, overrides=None):
         r'(?m)^socket = .*$', 'socket = %s' % os.path.join(
             os.path.dirname(config_path), 'uwsgi-%d.sock' % port), ini)
     assert count == 1, 'the shipped uwsgi.ini has no one workers\' socket'
-
     for name, value in (overrides or {}).items():
         line = '' if value is None else '%s = %s\n' % (name, value)
         pattern = r'(?m)^%s = .*\n' % re.escape(name)
