@@ -492,6 +492,18 @@ def label_for(args):
             else 'default options')
 
 
+def workload_names(text):
+    """--workloads: known names only (wrk, given a script that does not
+    exist, measures GET / instead and the table would say otherwise)."""
+    names = [name for name in text.split(',') if name]
+    unknown = sorted(set(names) - set(WORKLOADS))
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            'unknown workload(s): %s (known: %s)' % (
+                ', '.join(unknown), ', '.join(WORKLOADS)))
+    return ','.join(names)
+
+
 def parse_options(assignments):
     """``['database.max_pool_size=32', ...]`` as {section: {option:
     value}}."""
@@ -521,7 +533,9 @@ def main(argv=None):
     parser.add_argument('--duration', type=int, default=10)
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--users', type=int, default=100)
-    parser.add_argument('--workloads', default=','.join(WORKLOADS))
+    parser.add_argument('--workloads', default=','.join(WORKLOADS),
+                        type=workload_names,
+                        help='comma-separated, of: ' + ', '.join(WORKLOADS))
     parser.add_argument('--set', action='append', default=[],
                         metavar='SECTION.OPTION=VALUE',
                         help='run with this option changed (the tables are '
