@@ -6,6 +6,7 @@ import logging
 from cloudprefs.api import conditional
 from cloudprefs.api import deploy
 from cloudprefs.api import errors
+from cloudprefs.api import microversion
 from cloudprefs.api import paths
 from cloudprefs.api import request as api_request
 from cloudprefs.api import routes
@@ -54,6 +55,16 @@ class V1Application:
         return response(environ, start_response)
 
     def _respond(self, req):
+        try:
+            version = microversion.requested(req.environ)
+        except errors.APIError as error:
+            return errors.response_for(req.environ, error)
+        req.environ[api_request.API_VERSION_KEY] = version
+        response = self._respond_as(req)
+        microversion.add_headers(response, version)
+        return response
+
+    def _respond_as(self, req):
         try:
             if api_request.CONTEXT_KEY not in req.environ:
                 raise errors.APIError(401, errors.UNAUTHENTICATED,
@@ -130,6 +141,17 @@ class V1Application:
                 environ, 409, errors.PATH_CONFLICT,
                 'The key path meets a value that is not an object at '
                 'segment %d; nothing was changed.' % len(error.path))
+        if isinstance(error, exceptions.PatchConflict):
+            return errors.error_response(
+                environ, 409, errors.PATCH_CONFLICT,
+                'Operation %d of the patch (%s) cannot apply: %s; nothing '
+                'was changed.' % (error.index, error.operation,
+                                  error.reason))
+        if isinstance(error, exceptions.TooDeep):
+            return errors.error_response(
+                environ, 400, errors.TOO_DEEP,
+                'The write would nest %d levels below the container; the '
+                'limit is %d.' % (error.depth, error.limit))
         if isinstance(error, exceptions.RevisionMismatch):
             headers = {}
             if error.current is not None:

@@ -11,6 +11,7 @@ import logging
 import re
 
 from cloudprefs.api import errors
+from cloudprefs.storage import document
 from cloudprefs.storage import heavy_work
 
 LOG = logging.getLogger(__name__)
@@ -161,23 +162,8 @@ def parse(raw):
     return value
 
 
-def depth(value):
-    """Object/array nesting levels of ``value``; a scalar counts 0."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if level > deepest:
-            deepest = level
-        stack.extend((child, level + 1) for child in children
-                     if isinstance(child, (dict, list)))
-    return deepest
+# Object/array nesting levels of a value; a scalar counts 0.
+depth = document.depth
 
 
 def check_depth(path_length, value, max_depth):

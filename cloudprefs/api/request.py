@@ -6,6 +6,7 @@ import webob
 CONTEXT_KEY = 'cloudprefs.context'   # oslo.context RequestContext (auth)
 OWNER_KEY = 'cloudprefs.owner_id'    # whose data the request acts on (app)
 APP_KEY = 'cloudprefs.app'
+API_VERSION_KEY = 'cloudprefs.api_version'  # microversion asked for (app)
 # Set by the server integration (cloudprefs-api, uwsgi): a callable that
 # returns the file descriptor of the request's connection, so that a held
 # request sees its client hang up.
@@ -33,6 +34,12 @@ class Request(webob.Request):
         """The user whose data this request reads or changes: the caller,
         or the user named by ?user_id= when policy allows it."""
         return self.environ[OWNER_KEY]
+
+    @property
+    def api_version(self):
+        """The microversion the request asked for (see
+        :mod:`cloudprefs.api.microversion`); compare it with a tuple."""
+        return self.environ[API_VERSION_KEY]
 
     @property
     def storage(self):

@@ -8,8 +8,14 @@ import json
 
 import webob.dec
 
+from cloudprefs.api import microversion
+
+# ``version`` is the newest microversion of v1 and ``min_version`` the
+# oldest, as nova and placement give them (keystoneauth reads both).
 API_VERSIONS = [
-    {'id': 'v1.0', 'status': 'CURRENT', 'updated': '2026-11-26T00:00:00Z'},
+    {'id': 'v1.0', 'status': 'CURRENT', 'updated': '2026-12-07T00:00:00Z',
+     'min_version': microversion.MIN_VERSION,
+     'version': microversion.MAX_VERSION},
 ]
 
 

@@ -17,6 +17,7 @@ from cloudprefs.conf import quota as quota_conf
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import heavy_work
+from cloudprefs.storage import json_patch
 from cloudprefs.storage import primitives
 from cloudprefs.storage import recent
 from cloudprefs.storage import records
@@ -159,6 +160,18 @@ class StorageDriver(primitives.Primitives):
             user_id, name,
             lambda current: document.merge_patch_at_path(current, path,
                                                          patch),
+            True, precondition)
+
+    def json_patch(self, user_id, name, operations, max_depth,
+                   precondition=None):
+        """Apply JSON Patch ``operations`` (from :func:`json_patch.parse`)
+        to the container, all or nothing, creating it (from ``{}``) if
+        needed like :meth:`merge_patch`. Raises PatchConflict, with
+        nothing changed, when an operation cannot apply; TooDeep when a
+        value would land more than ``max_depth`` levels down."""
+        return self._change(
+            user_id, name,
+            lambda current: json_patch.apply(current, operations, max_depth),
             True, precondition)
 
     def replace(self, user_id, name, value, precondition=None):

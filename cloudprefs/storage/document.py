@@ -29,6 +29,25 @@ def encoded_size(text):
     return len(text.encode('utf-8'))
 
 
+def depth(value):
+    """Object/array nesting levels of ``value``; a scalar counts 0."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if level > deepest:
+            deepest = level
+        stack.extend((child, level + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return deepest
+
+
 def get_at_path(container, path):
     """Return the value at ``path``; NotFound if missing or not reachable."""
     value = container

@@ -18,6 +18,28 @@ class PathConflict(StorageError):
                          'not an object' % len(self.path))
 
 
+class PatchConflict(StorageError):
+    """A JSON Patch operation cannot apply: its ``test`` failed, or a
+    location it names does not exist. Nothing was changed."""
+
+    def __init__(self, index, operation, reason):
+        self.index = index            # of the operation, from 0
+        self.operation = operation    # e.g. 'replace /a/b'
+        self.reason = reason
+        super().__init__('operation %d (%s): %s' % (index, operation,
+                                                    reason))
+
+
+class TooDeep(StorageError):
+    """A write would nest values more levels down than allowed."""
+
+    def __init__(self, depth, limit):
+        self.depth = depth
+        self.limit = limit
+        super().__init__('the write would nest %d levels; the limit is %d'
+                         % (depth, limit))
+
+
 class TooLarge(StorageError):
     """The write would grow the container past the configured size."""
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from cloudprefs.api import errors
+from cloudprefs.api import microversion
 
 REFERENCE = os.path.join('doc', 'source', 'api-reference.rst')
 
@@ -19,6 +20,14 @@ def test_every_error_code_is_in_the_api_reference():
     assert len(codes) >= 15
     for code in codes:
         assert '``%s``' % code in text, code
+
+
+def test_the_version_history_names_every_microversion():
+    with open(REFERENCE) as reference:
+        text = reference.read()
+    history = text.split('\nVersion history\n', 1)[1]
+    listed = re.findall(r'^(1\.[0-9]+)$', history, re.MULTILINE)
+    assert listed == list(microversion.VERSIONS)
 
 
 def test_sphinx_builds_without_warnings(tmp_path):

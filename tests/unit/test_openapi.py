@@ -2,6 +2,7 @@
 
 import webob
 
+from cloudprefs.api import microversion
 from cloudprefs.api import openapi
 from cloudprefs.api import routes
 
@@ -44,6 +45,16 @@ def test_every_operation_documents_its_errors():
                 assert {'409', '412', '413'} <= set(responses)
             if method == 'patch':
                 assert '415' in responses
+
+
+def test_every_operation_takes_a_microversion():
+    document = openapi.load_document()
+    assert document['info']['version'] == microversion.MAX_VERSION
+    for path, item in document['paths'].items():
+        assert {'$ref': '#/components/parameters/ApiVersion'} in \
+            item['parameters'], path
+        for method in set(item) & HTTP_METHODS:
+            assert '406' in item[method]['responses'], (path, method)
 
 
 def test_served_as_json():

@@ -16,9 +16,12 @@ from cloudprefs.api import body
 from cloudprefs.api import conditional
 from cloudprefs.api import errors
 from cloudprefs.api.handlers import feed
+from cloudprefs.api import microversion
 from cloudprefs.policies import containers as rules
+from cloudprefs.storage import json_patch
 
 MERGE_PATCH_TYPE = 'application/merge-patch+json'
+JSON_PATCH_TYPE = 'application/json-patch+json'
 
 
 def policy_rule(name):
@@ -95,13 +98,29 @@ def _require_object(value):
             'value, send it to a key path below the container.')
 
 
-def _read_merge_patch(req):
+def _read_merge_patch(req, patch_types=(MERGE_PATCH_TYPE,)):
+    """The body of a merge patch; 415 naming ``patch_types`` (what the
+    resource takes, at the request's version) for another type."""
     if req.content_type != MERGE_PATCH_TYPE:
+        if len(patch_types) == 1:
+            detail = 'PATCH takes Content-Type: %s (RFC 7396).' % (
+                MERGE_PATCH_TYPE)
+        else:
+            detail = ('PATCH takes Content-Type: %s (RFC 7396) or %s '
+                      '(RFC 6902).' % patch_types)
         raise errors.APIError(
-            415, errors.UNSUPPORTED_MEDIA_TYPE,
-            'PATCH takes Content-Type: %s (RFC 7396).' % MERGE_PATCH_TYPE,
-            headers={'Accept-Patch': MERGE_PATCH_TYPE})
+            415, errors.UNSUPPORTED_MEDIA_TYPE, detail,
+            headers={'Accept-Patch': ', '.join(patch_types)})
     return _read_json(req, required=True)
+
+
+def _read_json_patch(req):
+    """The operations of a JSON Patch body; 400 for a malformed one."""
+    try:
+        return json_patch.parse(_read_json(req, required=True))
+    except ValueError as error:
+        raise errors.APIError(400, errors.INVALID_PATCH,
+                              'The JSON Patch is malformed: %s.' % error)
 
 
 def _validators(revision, modified_at):
@@ -238,7 +257,15 @@ def replace_container(req, container):
 def patch_container(req, container):
     precondition = conditional.write_precondition(req,
                                                   allow_if_none_match=False)
-    patch = _read_merge_patch(req)
+    if req.api_version < microversion.JSON_PATCH:
+        patch = _read_merge_patch(req)
+    elif req.content_type == JSON_PATCH_TYPE:
+        operations = _read_json_patch(req)
+        return _no_content(req.storage.json_patch(
+            req.owner_id, container, operations, req.limits.max_depth,
+            precondition=precondition))
+    else:
+        patch = _read_merge_patch(req, (MERGE_PATCH_TYPE, JSON_PATCH_TYPE))
     _require_object(patch)
     body.check_depth(0, patch, req.limits.max_depth)
     return _no_content(req.storage.merge_patch(
