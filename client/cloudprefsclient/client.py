@@ -30,7 +30,13 @@ from cloudprefsclient import paths
 
 SERVICE_TYPE = 'preferences'
 API_VERSION = '1'
+# The microversions this client knows, oldest first. Unless given one, it
+# asks for the newest that both it and the service have.
+API_MICROVERSIONS = ('1.0', '1.1')
+API_VERSION_HEADER = 'OpenStack-API-Version'
+JSON_PATCH_VERSION = '1.1'
 MERGE_PATCH_TYPE = 'application/merge-patch+json'
+JSON_PATCH_TYPE = 'application/json-patch+json'
 # Requests whose repetition cannot change the outcome: keystoneauth may
 # send them again after a connection error or a 503. POST and PATCH are
 # never repeated behind the caller's back.
@@ -66,6 +72,20 @@ def _retry_after(response):
     return int(value) if value.isdigit() else None
 
 
+def _version_tuple(text):
+    major, _, minor = text.partition('.')
+    return int(major), int(minor)
+
+
+def _known_microversion(text):
+    """``text`` if this client knows that microversion; ValueError."""
+    if text not in API_MICROVERSIONS:
+        raise ValueError(
+            'API version %r: this client knows %s; a newer version needs a '
+            'newer client.' % (text, ', '.join(API_MICROVERSIONS)))
+    return text
+
+
 def _quoted_etag(etag):
     """``If-Match`` wants the quoted form; accept either."""
     if etag == '*' or etag.startswith('"') or etag.startswith('W/'):
@@ -86,6 +106,10 @@ class Client:
         after ``503 Service Unavailable``.
     :param global_request_id: sent as ``X-OpenStack-Request-ID`` so the
         service logs this caller's request id beside its own.
+    :param api_version: the microversion to ask for (``'1.1'``); by
+        default the newest that both this client (``API_MICROVERSIONS``)
+        and the service (its version document) have. Sent with every
+        request as ``OpenStack-API-Version``.
 
     Every call takes ``user_id=`` to act on another user's data (the
     API's ``?user_id=``, allowed to administrators by policy). Writes take
@@ -97,7 +121,10 @@ class Client:
     def __init__(self, session, endpoint_override=None, interface=None,
                  region_name=None, service_type=SERVICE_TYPE,
                  connect_retries=3, status_code_retries=2,
-                 global_request_id=None, **adapter_options):
+                 global_request_id=None, api_version=None,
+                 **adapter_options):
+        self._api_version = (None if api_version is None
+                             else _known_microversion(api_version))
         self._connect_retries = connect_retries
         self._status_code_retries = status_code_retries
         self.last_request_id = None
@@ -136,6 +163,39 @@ class Client:
             self._endpoint = found.rstrip('/') + '/'
         return self._endpoint
 
+    @property
+    def api_version(self):
+        """The microversion this client asks for (found once)."""
+        if self._api_version is None:
+            self._api_version = self._negotiate()
+        return self._api_version
+
+    def _negotiate(self):
+        """The newest microversion of v1 this client and the service
+        both have, from the service's version document (a service without
+        microversions has 1.0 only)."""
+        root = _VERSIONED_URL.sub('/', self.endpoint)
+        try:
+            versions = discover.get_discovery(
+                self._adapter.session, root).version_data()
+        except ksa_exceptions.DiscoveryFailure:
+            return API_MICROVERSIONS[0]
+        newest = (1, 0)
+        for version in versions:
+            if version['version'][0] == 1 and version.get(
+                    'max_microversion'):
+                newest = tuple(version['max_microversion'])
+        known = [text for text in API_MICROVERSIONS
+                 if _version_tuple(text) <= newest]
+        return known[-1] if known else API_MICROVERSIONS[0]
+
+    def _require(self, version, feature):
+        if _version_tuple(self.api_version) < _version_tuple(version):
+            raise exceptions.VersionNotAvailable(
+                '%s needs API version %s; this client uses %s (the service '
+                'or --os-preference-api-version allows no more).'
+                % (feature, version, self.api_version))
+
     def _request(self, method, relative_url, user_id=None, params=None,
                  body=_NO_BODY, content_type='application/json',
                  if_match=None, if_none_match=None, headers=None,
@@ -144,6 +204,8 @@ class Client:
         if user_id is not None:
             query['user_id'] = user_id
         headers = dict(headers or {}, Accept='application/json')
+        headers[API_VERSION_HEADER] = '%s %s' % (SERVICE_TYPE,
+                                                 self.api_version)
         data = None
         if body is not _NO_BODY:
             data = json.dumps(body, ensure_ascii=False,
@@ -365,6 +427,17 @@ class Client:
         container or to the value at ``path``."""
         return self._write('PATCH', container, path, patch, user_id,
                            if_match, content_type=MERGE_PATCH_TYPE)
+
+    def json_patch(self, container, operations, user_id=None,
+                   if_match=None):
+        """Apply an RFC 6902 JSON Patch (a list of operations such as
+        ``{'op': 'replace', 'path': '/theme/dark', 'value': True}``) to
+        the container, all or nothing (API 1.1). Raises Conflict (code
+        ``cloudprefs.patch_conflict``) when a ``test`` fails or a location
+        does not exist; nothing is stored then."""
+        self._require(JSON_PATCH_VERSION, 'JSON Patch')
+        return self._write('PATCH', container, None, operations, user_id,
+                           if_match, content_type=JSON_PATCH_TYPE)
 
     def delete(self, container, path=None, user_id=None, if_match=None):
         """Delete a container, or the key at ``path`` in it. Deleting

@@ -33,6 +33,11 @@ class ClientError(Exception):
         return text
 
 
+class VersionNotAvailable(Exception):
+    """A call needs an API microversion above the one the client uses
+    (the newest the service has, or the one it was given)."""
+
+
 class BadRequest(ClientError):
     status = 400
 
@@ -51,6 +56,11 @@ class QuotaExceeded(Forbidden):
 
 class NotFound(ClientError):
     status = 404
+
+
+class NotAcceptable(ClientError):
+    """406: the service does not have the API version asked for."""
+    status = 406
 
 
 class Conflict(ClientError):
@@ -76,7 +86,7 @@ class ServiceUnavailable(ClientError):
 
 
 _BY_STATUS = {cls.status: cls for cls in (
-    BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Conflict,
     CursorExpired, PreconditionFailed, RequestTooLarge, ServiceUnavailable)}
 _BY_CODE = {'cloudprefs.quota_exceeded': QuotaExceeded}
 

@@ -337,13 +337,40 @@ def test_changes_and_watch_commands(deployment):
 
 
 def test_api_version_option(deployment):
-    known = openstack(deployment, 'alice', '--os-preference-api-version',
-                      '1', 'preference', 'list', '-f', 'json')
-    assert known.returncode == 0, known.stderr
-    unknown = openstack(deployment, 'alice', '--os-preference-api-version',
-                        '9', 'preference', 'list')
-    assert unknown.returncode != 0
-    assert 'preference' in unknown.stderr.lower()
+    for version in ('1', '1.0', '1.1'):
+        known = openstack(deployment, 'alice', '--os-preference-api-version',
+                          version, 'preference', 'list', '-f', 'json')
+        assert known.returncode == 0, known.stderr
+    for version in ('9', '1.99'):
+        unknown = openstack(deployment, 'alice',
+                            '--os-preference-api-version', version,
+                            'preference', 'list')
+        assert unknown.returncode != 0
+        assert 'preference' in unknown.stderr.lower()
+
+
+def test_patch_applies_a_json_patch(deployment, tmp_path):
+    def run(*args, **kwargs):
+        return ok(preference(deployment, 'bob', *args, **kwargs))
+
+    run('set', 'patched', '--value', '{"theme": "dark", "recent": []}')
+    run('patch', 'patched', '--value',
+        '[{"op": "test", "path": "/theme", "value": "dark"},'
+        ' {"op": "replace", "path": "/theme", "value": "light"},'
+        ' {"op": "add", "path": "/recent/-", "value": "a.txt"}]')
+    assert show_json(deployment, 'bob', 'patched') == {
+        'theme': 'light', 'recent': ['a.txt']}
+    failed = preference(deployment, 'bob', 'patch', 'patched', '--value',
+                        '[{"op": "test", "path": "/theme", "value": "x"}]')
+    assert failed.returncode != 0
+    assert 'cloudprefs.patch_conflict' in failed.stderr
+    run('patch', 'patched', '--file', '-',
+        stdin='[{"op": "remove", "path": "/recent"}]')
+    assert show_json(deployment, 'bob', 'patched') == {'theme': 'light'}
+    # Pinned below 1.1: said before anything is sent.
+    old = openstack(deployment, 'bob', '--os-preference-api-version', '1.0',
+                    'preference', 'patch', 'patched', '--value', '[]')
+    assert old.returncode != 0 and '1.1' in old.stderr
 
 
 # The tempest plugin -------------------------------------------------------
@@ -383,13 +410,13 @@ def test_tempest_plugin_against_the_deployment(deployment, tmp_path):
         timeout=300)
     tests = [line for line in listed.stdout.splitlines()
              if line.startswith('cloudprefs_tempest_plugin.')]
-    assert len(tests) == 14, listed.stdout + listed.stderr
+    assert len(tests) == 15, listed.stdout + listed.stderr
     result = subprocess.run(
         [venv_command('tempest'), 'run', '--regex', 'cloudprefs',
          '--concurrency', '2'], cwd=workspace, capture_output=True,
         text=True, timeout=600)
     print(result.stdout[-6000:], result.stderr[-3000:])
     assert result.returncode == 0
-    assert '- Passed: 14' in result.stdout
+    assert '- Passed: 15' in result.stdout
     assert '- Failed: 0' in result.stdout
     assert '- Skipped: 0' in result.stdout

@@ -7,6 +7,8 @@ import urllib.parse
 from tempest.lib.common import rest_client
 
 MERGE_PATCH_TYPE = 'application/merge-patch+json'
+JSON_PATCH_TYPE = 'application/json-patch+json'
+API_VERSION_HEADER = 'OpenStack-API-Version'
 NO_BODY = object()      # None is a JSON value (null) to send
 
 
@@ -27,9 +29,11 @@ class PreferencesClient(rest_client.RestClient):
     api_version = 'v1'
 
     def _headers(self, if_match=None, if_none_match=None,
-                 content_type='application/json'):
+                 content_type='application/json', microversion=None):
         headers = {'Content-Type': content_type,
                    'Accept': 'application/json'}
+        if microversion:
+            headers[API_VERSION_HEADER] = 'preferences ' + microversion
         if if_match:
             headers['If-Match'] = if_match
         if if_none_match:
@@ -80,6 +84,21 @@ class PreferencesClient(rest_client.RestClient):
                     **conditions):
         return self._write('PATCH', _url(container, path, user_id), patch,
                            content_type=MERGE_PATCH_TYPE, **conditions)
+
+    def json_patch(self, container, operations, user_id=None,
+                   microversion='1.1', **conditions):
+        """PATCH with an RFC 6902 JSON Patch (API 1.1)."""
+        return self._write('PATCH', _url(container, user_id=user_id),
+                           operations, content_type=JSON_PATCH_TYPE,
+                           microversion=microversion, **conditions)
+
+    def read_versions(self):
+        """``(response, document)`` of the version document at the
+        service's root."""
+        resp, body = self.raw_request(self.base_url.rstrip('/').rsplit(
+            '/v1', 1)[0] + '/', 'GET')
+        self.expected_success(200, resp.status)
+        return resp, json.loads(body)
 
     def delete_container(self, container, user_id=None, **conditions):
         return self._write('DELETE', _url(container, user_id=user_id),

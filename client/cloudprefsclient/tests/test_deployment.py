@@ -204,3 +204,24 @@ def test_watch_waits_for_a_new_revision(prefs):
         held = pool.submit(prefs.watch, 'watched', etag, 'v', 15)
         newer = prefs.set_value('watched', 'v', 2)
         assert held.result(timeout=30) == (2, newer)
+
+
+def test_the_newest_version_is_negotiated_and_json_patch_works(
+        prefs, member_session):
+    assert prefs.api_version == client.API_MICROVERSIONS[-1]
+    prefs.replace('c', {'a': 1, 'list': []})
+    etag = prefs.json_patch('c', [
+        {'op': 'replace', 'path': '/a', 'value': 2},
+        {'op': 'add', 'path': '/list/-', 'value': 'x'}])
+    assert prefs.get_with_etag('c') == ({'a': 2, 'list': ['x']}, etag)
+    with pytest.raises(exceptions.Conflict) as raised:
+        prefs.json_patch('c', [{'op': 'remove', 'path': '/a'},
+                               {'op': 'test', 'path': '/a', 'value': 2}])
+    assert raised.value.code == 'cloudprefs.patch_conflict'
+    with pytest.raises(exceptions.PreconditionFailed):
+        prefs.json_patch('c', [], if_match='"1"')
+    assert prefs.get('c') == {'a': 2, 'list': ['x']}
+    pinned = client.Client(session=member_session, api_version='1.0')
+    with pytest.raises(exceptions.VersionNotAvailable):
+        pinned.json_patch('c', [])
+    assert pinned.get('c') == {'a': 2, 'list': ['x']}

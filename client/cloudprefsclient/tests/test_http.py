@@ -3,6 +3,7 @@ server in the test (no deployment needed)."""
 
 import http.server
 import json
+import sys
 import threading
 
 import pytest
@@ -214,3 +215,74 @@ def test_a_watch_not_held_is_asked_again_after_retry_after(recorder):
     prefers = [headers['Prefer'] for _, _, headers, _ in
                api_requests(recorder)]
     assert prefers == ['wait=10', 'wait=6']
+
+
+# Microversions -------------------------------------------------------------
+
+@pytest.fixture
+def service_versions(monkeypatch):
+    """Set the microversion range the recorder's version document gives."""
+    def serve(min_version=None, version=None):
+        document = json.loads(json.dumps(VERSIONS))
+        if version is not None:
+            document['versions'][0].update(min_version=min_version,
+                                           version=version)
+        monkeypatch.setattr(sys.modules[__name__], 'VERSIONS', document)
+    return serve
+
+
+@pytest.mark.parametrize('served,asked', [
+    (None, '1.0'),              # a service from before microversions
+    ('1.1', '1.1'),
+    ('1.9', client.API_MICROVERSIONS[-1]),     # newer than this client
+])
+def test_the_newest_version_both_have_is_asked_for(recorder,
+                                                   service_versions,
+                                                   served, asked):
+    service_versions('1.0', served)
+    recorder.answers.append((200, {}, '[]'))
+    prefs = make_client(recorder)
+    assert list(prefs.list()) == []
+    headers = api_requests(recorder)[0][2]
+    assert headers['OpenStack-API-Version'] == 'preferences ' + asked
+    assert prefs.api_version == asked
+
+
+def test_a_pinned_version_is_sent_and_bounds_the_calls(recorder,
+                                                       service_versions):
+    service_versions('1.0', '1.1')
+    recorder.answers.append((204, {'ETag': '"3"'}, ''))
+    prefs = make_client(recorder, api_version='1.0')
+    with pytest.raises(exceptions.VersionNotAvailable, match='1.1'):
+        prefs.json_patch('c', [{'op': 'remove', 'path': '/a'}])
+    assert api_requests(recorder) == []
+    prefs.merge('c', {})
+    assert api_requests(recorder)[0][2]['OpenStack-API-Version'] == \
+        'preferences 1.0'
+    with pytest.raises(ValueError, match='newer client'):
+        make_client(recorder, api_version='1.99')
+
+
+def test_a_json_patch_on_the_wire(recorder, service_versions):
+    service_versions('1.0', '1.1')
+    operations = [{'op': 'test', 'path': '/a', 'value': 1},
+                  {'op': 'replace', 'path': '/a', 'value': 2}]
+    conflict = json.dumps({'errors': [{
+        'status': 409, 'code': 'cloudprefs.patch_conflict',
+        'title': 'Conflict', 'detail': 'Operation 0 ...',
+        'request_id': 'req-c'}]})
+    recorder.answers.extend([(204, {'ETag': '"5"'}, ''),
+                             (409, {}, conflict)])
+    prefs = make_client(recorder)
+    assert prefs.json_patch('c', operations, if_match='4') == '"5"'
+    method, path, headers, body = api_requests(recorder)[0]
+    assert (method, path) == ('PATCH', '/v1/c')
+    assert headers['Content-Type'] == 'application/json-patch+json'
+    assert headers['OpenStack-API-Version'] == 'preferences 1.1'
+    assert headers['If-Match'] == '"4"'
+    assert json.loads(body) == operations
+    with pytest.raises(exceptions.Conflict) as raised:
+        prefs.json_patch('c', operations)
+    assert raised.value.code == 'cloudprefs.patch_conflict'
+    # PATCH is never sent twice behind the caller's back.
+    assert len(api_requests(recorder)) == 2

@@ -209,3 +209,33 @@ class QuotaTest(base.BaseCloudprefsTest):
         self.alt_client.delete_container('quota-0')
         self.alt_client.create_or_merge('one-too-many')
         self.alt_client.delete_all()
+
+    @decorators.idempotent_id('26bc8447-208d-4e22-8c02-b03123175a31')
+    def test_versions_and_json_patch(self):
+        _, document = self.client.read_versions()
+        (v1,) = document['versions']
+        self.assertEqual('1.0', v1['min_version'])
+        name = self.unique_name()
+        self.client.replace(name, {'a': 1, 'list': [1]})
+        resp = self.client.json_patch(name, [
+            {'op': 'test', 'path': '/a', 'value': 1},
+            {'op': 'add', 'path': '/list/-', 'value': 2},
+            {'op': 'move', 'from': '/a', 'path': '/b'}])
+        self.assertEqual('preferences 1.1', resp['openstack-api-version'])
+        _, value = self.client.read(name)
+        self.assertEqual({'b': 1, 'list': [1, 2]}, value)
+        self.assert_error(lib_exc.Conflict, 'cloudprefs.patch_conflict',
+                          self.client.json_patch, name,
+                          [{'op': 'remove', 'path': '/b'},
+                           {'op': 'test', 'path': '/list', 'value': []}])
+        _, value = self.client.read(name)
+        self.assertEqual({'b': 1, 'list': [1, 2]}, value)
+        # Before 1.1 a JSON Patch is refused, as it was before versions.
+        self.assert_error(lib_exc.InvalidContentType,
+                          'cloudprefs.unsupported_media_type',
+                          self.client.json_patch, name, [],
+                          microversion='1.0')
+        self.assert_error(lib_exc.NotAcceptable,
+                          'cloudprefs.api_version_not_available',
+                          self.client.json_patch, name, [],
+                          microversion='1.999')

@@ -11,6 +11,7 @@ from cliff import columns
 from osc_lib.command import command
 from osc_lib import exceptions as osc_exceptions
 
+from cloudprefsclient import exceptions
 from cloudprefsclient import paths
 
 
@@ -201,6 +202,46 @@ class SetPreference(command.Command):
             prefs.merge(container, value, **target)
         else:
             prefs.replace(container, value, **target)
+
+
+class PatchPreference(command.Command):
+    """Apply a JSON Patch (RFC 6902) to a container, all or nothing
+
+    The patch is a JSON array of operations, e.g.
+    '[{"op": "test", "path": "/theme", "value": "dark"},
+      {"op": "replace", "path": "/theme", "value": "light"}]'.
+    Needs API version 1.1.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('container', metavar='<container>',
+                            help='Container name')
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument('--value', metavar='<json>',
+                            help='The patch, as JSON text')
+        source.add_argument('--file', metavar='<file>',
+                            type=argparse.FileType('r', encoding='utf-8'),
+                            help='Read the patch from this file ("-": '
+                                 'standard input)')
+        parser.add_argument('--if-match', metavar='<etag>',
+                            help='Patch only if the container is still at '
+                                 'this revision')
+        _add_user_option(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        if parsed_args.file is not None:
+            with parsed_args.file:
+                operations = _parse_json(parsed_args.file.read(), 'The file')
+        else:
+            operations = _parse_json(parsed_args.value, '--value')
+        try:
+            _client(self).json_patch(parsed_args.container, operations,
+                                     user_id=parsed_args.user_id,
+                                     if_match=parsed_args.if_match)
+        except exceptions.VersionNotAvailable as error:
+            raise osc_exceptions.CommandError(str(error))
 
 
 class DeletePreference(command.Command):
