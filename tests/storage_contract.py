@@ -717,6 +717,9 @@ class StorageContract:
         d.list_containers(USER) == [],
         'list_user_ids': lambda d: d.list_users() == [USER],
         'list_names': lambda d: d.list_containers(USER) == ['c'],
+        'list_metas': lambda d: [(name, meta.size) for name, meta in
+                                 d.list_container_details(USER)
+                                 ] == [('c', 7)],
         'count_usage': lambda d: tuple(d.usage(USER)) == (1, 7),
         'list_stored': lambda d: [(user, name, read.text) for
                                   user, name, read in d.export_containers()
@@ -850,6 +853,23 @@ class StorageContract:
             '\U0001f984', '\U0001f984x']
         assert driver.list_containers(USER, prefix='.*') == []
         assert driver.list_containers(USER, prefix='z') == []
+
+    def test_details_list_what_names_list_with_each_meta(self, driver):
+        names = ['a', 'ab', 'abc', 'b', 'é']
+        for number, name in enumerate(names):
+            driver.merge(USER, name, {'n': number})
+        driver.set_value(USER, 'ab', ['more'], 'é')
+        driver.merge(OTHER, 'ab', {})
+        for query in ({}, {'limit': 2}, {'marker': 'ab'},
+                      {'prefix': 'ab'}, {'prefix': 'ab', 'marker': 'ab'},
+                      {'prefix': 'z'}):
+            details = driver.list_container_details(USER, **query)
+            assert [name for name, _meta in details] == \
+                driver.list_containers(USER, **query), query
+            for name, meta in details:
+                assert meta == driver.get_meta(USER, name)
+        (_name, meta), = driver.list_container_details(USER, prefix='abc')
+        assert meta.size == len('{"n":2}')
 
     # Usage and quotas --------------------------------------------------------
 

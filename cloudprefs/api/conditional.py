@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import re
+import time
 
 from cloudprefs.api import errors
 from cloudprefs.storage import records
@@ -24,6 +25,14 @@ def etag(revision):
 def listing_etag(names):
     digest = hashlib.sha256(json.dumps(names).encode('utf-8')).hexdigest()
     return '"%s"' % digest[:32]
+
+
+def iso_time(modified_us):
+    """A modification time (µs since the epoch) in ISO 8601, UTC, to the
+    microsecond: ``2026-12-07T19:00:00.123456Z``."""
+    seconds, micros = divmod(modified_us, 1000000)
+    return '%s.%06dZ' % (time.strftime('%Y-%m-%dT%H:%M:%S',
+                                       time.gmtime(seconds)), micros)
 
 
 def http_date(timestamp):

@@ -77,6 +77,13 @@ class StorageDriver(primitives.Primitives):
         return retry.call(self._deadline(), self.list_names, user_id, limit,
                           marker, prefix)
 
+    def list_container_details(self, user_id, limit=None, marker=None,
+                               prefix=None):
+        """The user's containers as :meth:`list_containers` lists them,
+        each ``(name, Meta)`` (see :meth:`list_metas`)."""
+        return retry.call(self._deadline(), self.list_metas, user_id, limit,
+                          marker, prefix)
+
     def usage(self, user_id):
         """Return the user's :class:`~records.Usage`."""
         return retry.call(self._deadline(), self.count_usage, user_id)

@@ -207,6 +207,29 @@ class MongoDBDriver(base.StorageDriver):
             meta, document.compact_json(unescape_value(value)))
 
     def list_names(self, user_id, limit, marker, prefix):
+        with self._translated_errors():
+            return [doc['c'] for doc in self._listing(
+                {'_id': 0, 'c': 1}, user_id, limit, marker, prefix)]
+
+    def list_metas(self, user_id, limit, marker, prefix):
+        with self._translated_errors():
+            docs = list(self._listing(
+                {'_id': 0, 'c': 1, 'r': 1, 'm': 1, 's': 1}, user_id, limit,
+                marker, prefix))
+        metas = []
+        for doc in docs:
+            if 's' in doc:
+                meta = records.Meta(doc['r'], doc['m'], doc['s'])
+            else:   # written before sizes were kept: read it once
+                meta = self.read_meta(user_id, doc['c'])
+                if meta is None:
+                    continue
+            metas.append((doc['c'], meta))
+        return metas
+
+    def _listing(self, projection, user_id, limit, marker, prefix):
+        """A cursor of the user's live containers in name order, from
+        ``marker``, of ``prefix``, at most ``limit``."""
         name_filter = {}
         if marker is not None:
             name_filter['$gt'] = marker
@@ -216,12 +239,11 @@ class MongoDBDriver(base.StorageDriver):
         query = {'u': user_id, 'x': LIVE}
         if name_filter:
             query['c'] = name_filter
-        with self._translated_errors():
-            cursor = self._collection.find(
-                query, {'_id': 0, 'c': 1}).sort('c', pymongo.ASCENDING)
-            if limit is not None:
-                cursor = cursor.limit(limit)
-            return [doc['c'] for doc in cursor]
+        cursor = self._collection.find(query, projection).sort(
+            'c', pymongo.ASCENDING)
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        return cursor
 
     def count_usage(self, user_id):
         with self._translated_errors():

@@ -195,6 +195,14 @@ class Primitives(metaclass=abc.ABCMeta):
         ``prefix``. An index range scan of the user."""
 
     @abc.abstractmethod
+    def list_metas(self, user_id: str, limit: typing.Optional[int],
+                   marker: typing.Optional[str],
+                   prefix: typing.Optional[str]
+                   ) -> typing.List[typing.Tuple[str, records.Meta]]:
+        """What :meth:`list_names` lists, each name with its container's
+        :class:`~records.Meta`: one query, no value read."""
+
+    @abc.abstractmethod
     def count_usage(self, user_id: str) -> records.Usage:
         """The user's container count and bytes, counted from the
         containers."""

@@ -126,9 +126,26 @@ class SQLDriver(base.StorageDriver):
         return records.PathRead(meta, found)
 
     def list_names(self, user_id, limit, marker, prefix):
+        query = self._listing(sa.select(containers.c.name), user_id, limit,
+                              marker, prefix)
+        with self._connection() as connection:
+            return connection.execute(query).scalars().all()
+
+    def list_metas(self, user_id, limit, marker, prefix):
+        c = containers.c
+        query = self._listing(sa.select(c.name, c.revision, c.modified_us,
+                                        c.size), user_id, limit, marker,
+                              prefix)
+        with self._connection() as connection:
+            return [(row[0], records.Meta(*row[1:]))
+                    for row in connection.execute(query)]
+
+    @staticmethod
+    def _listing(query, user_id, limit, marker, prefix):
+        """``query`` of the user's containers in name order, from
+        ``marker``, of ``prefix``, at most ``limit``."""
         name = containers.c.name
-        query = (sa.select(name).where(containers.c.user_id == user_id)
-                 .order_by(name))
+        query = query.where(containers.c.user_id == user_id).order_by(name)
         if marker is not None:
             query = query.where(name > marker)
         if prefix:
@@ -140,8 +157,7 @@ class SQLDriver(base.StorageDriver):
                                                       sa.LargeBinary()))
         if limit is not None:
             query = query.limit(limit)
-        with self._connection() as connection:
-            return connection.execute(query).scalars().all()
+        return query
 
     def count_usage(self, user_id):
         with self._raw() as connection:

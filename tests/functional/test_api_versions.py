@@ -3,6 +3,8 @@ under both servers: OpenStack-API-Version, the version document, and
 JSON Patch (1.1)."""
 
 import concurrent.futures
+import datetime
+import email.utils
 import json
 import uuid
 
@@ -280,3 +282,74 @@ def test_concurrent_json_patches_lose_nothing(client):
         statuses = list(pool.map(append, range(40)))
     assert statuses == [204] * 40
     assert sorted(client.get('/v1/c').json()['items']) == list(range(40))
+
+
+# Detailed listing (1.2) ------------------------------------------------------
+
+def test_before_1_2_detail_is_ignored(client):
+    client.post_json('/v1/c', {'a': 1})
+    for version in ('1.0', '1.1'):
+        response = client.get('/v1?detail=true', headers=at(version))
+        assert response.json() == ['c']
+        assert response.headers['ETag'] == client.get('/v1').headers['ETag']
+    response = client.get('/v1?detail=nonsense', headers=at('1.1'))
+    assert response.status_code == 200
+
+
+def test_a_detailed_listing_says_what_reads_say(client):
+    names = ['a', 'b/c', 'z', 'é']      # code-point order
+    for number, name in enumerate(names):
+        client.post_json('/v1/' + name.replace('/', '%2F'),
+                         {'n': number, 'text': 'x' * number})
+    response = client.get('/v1?detail=true', headers=at('1.2'))
+    assert response.status_code == 200
+    assert_answered_at(response, '1.2')
+    details = response.json()
+    assert [item['name'] for item in details] == names
+    for item in details:
+        read = client.get('/v1/' + item['name'].replace('/', '%2F'))
+        assert set(item) == {'name', 'bytes', 'etag', 'last_modified'}
+        assert item['bytes'] == int(read.headers['Content-Length'])
+        assert item['etag'] == read.headers['ETag']
+        # The same second as Last-Modified, to the microsecond.
+        seconds = email.utils.parsedate_to_datetime(
+            read.headers['Last-Modified']).replace(tzinfo=None)
+        stamp = datetime.datetime.strptime(item['last_modified'],
+                                           '%Y-%m-%dT%H:%M:%S.%fZ')
+        assert stamp.replace(microsecond=0) == seconds
+    assert client.get('/v1?detail=false', headers=at('1.2')).json() == \
+        names
+    assert_error(client.get('/v1?detail=yes', headers=at('1.2')),
+                 400, 'cloudprefs.bad_request')
+
+
+def test_a_detailed_listing_pages_like_names(client):
+    names = ['c%02d' % number for number in range(7)] + ['other']
+    for name in names:
+        client.post_json('/v1/' + name, {})
+    seen, url = [], '/v1?detail=true&limit=3&prefix=c'
+    while url:
+        response = client.get(url, headers=at('1.2'))
+        seen.extend(item['name'] for item in response.json())
+        link = response.links.get('next', {}).get('url')
+        if link:
+            assert 'detail=true' in link
+            url = link[link.index('/v1'):]
+        else:
+            url = None
+    assert seen == names[:7]
+    head = client.request('HEAD', '/v1?detail=true', headers=at('1.2'))
+    assert head.status_code == 200 and head.content == b''
+
+
+def test_a_detailed_listing_changes_its_etag_with_any_container(client):
+    client.post_json('/v1/c', {'a': 1})
+    first = client.get('/v1?detail=true', headers=at('1.2'))
+    unchanged = client.get('/v1?detail=true', headers=at(
+        '1.2', **{'If-None-Match': first.headers['ETag']}))
+    assert unchanged.status_code == 304
+    client.post_json('/v1/c/a', 2)          # same names, new revision
+    changed = client.get('/v1?detail=true', headers=at(
+        '1.2', **{'If-None-Match': first.headers['ETag']}))
+    assert changed.status_code == 200
+    assert changed.json()[0]['etag'] != first.json()[0]['etag']

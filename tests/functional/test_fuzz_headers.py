@@ -27,17 +27,20 @@ EXAMPLES = int(os.environ.get('CLOUDPREFS_FUZZ_EXAMPLES', '20')) * 10
 HEADERS = [b'If-Match', b'If-None-Match', b'If-Modified-Since',
            b'Content-Type', b'Content-Length', b'Transfer-Encoding',
            b'X-Roles', b'OpenStack-System-Scope', b'Origin',
-           b'X-Openstack-Request-Id', b'Expect', b'X-Forwarded-Proto']
+           b'X-Openstack-Request-Id', b'Expect', b'X-Forwarded-Proto',
+           b'OpenStack-API-Version']
 PATHS = ['/v1', '/v1/c', '/v1/c/k', '/v1/c/a/b', '/v1/missing/k', '/']
 METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'PUT']
-QUERY_NAMES = ['limit', 'marker', 'prefix', 'user_id', 'x']
+QUERY_NAMES = ['limit', 'marker', 'prefix', 'user_id', 'detail', 'x']
 
 # Header values: any byte but CR and LF (which would end the header and
 # make it another request altogether), often built from the pieces that
 # caused 500s before (superscript digits, long digit runs, odd dates).
 _PIECES = [b'"', b'W/', b',', b'*', b'\xb2', b'\xb3', b'\xb9', b'1' * 4400,
            b'0', b'-', b'+', b' ', b'\t', b'GMT', b'99999999999',
-           b'Sun, 06 Nov 1994 08:49:37 GMT', b'chunked', b'\x00', b'\xff']
+           b'Sun, 06 Nov 1994 08:49:37 GMT', b'chunked', b'\x00', b'\xff',
+           b'preferences ', b'1.2', b'latest',
+           b'application/json-patch+json']
 header_values = strategies.one_of(
     strategies.binary(max_size=60).map(
         lambda value: value.replace(b'\r', b'').replace(b'\n', b'')),

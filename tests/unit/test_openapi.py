@@ -50,6 +50,9 @@ def test_every_operation_documents_its_errors():
 def test_every_operation_takes_a_microversion():
     document = openapi.load_document()
     assert document['info']['version'] == microversion.MAX_VERSION
+    assert document['components']['parameters']['ApiVersion']['schema'][
+        'enum'] == ['preferences ' + version for version in
+                    microversion.VERSIONS + ('latest',)]
     for path, item in document['paths'].items():
         assert {'$ref': '#/components/parameters/ApiVersion'} in \
             item['parameters'], path

@@ -40,14 +40,21 @@ class PreferencesClient(rest_client.RestClient):
             headers['If-None-Match'] = if_none_match
         return headers
 
-    def _read(self, url):
-        resp, body = self.get(url)
+    def _read(self, url, microversion=None):
+        headers = None
+        if microversion:
+            headers = self._headers(microversion=microversion)
+        resp, body = self.get(url, headers=headers)
         self.expected_success(200, resp.status)
         return resp, json.loads(body)
 
     def list_containers(self, **query):
         """``(response, names)`` of GET /v1."""
         return self._read(_url(**query))
+
+    def list_details(self, microversion='1.2', **query):
+        """``(response, details)`` of GET /v1?detail=true (API 1.2)."""
+        return self._read(_url(detail='true', **query), microversion)
 
     def usage(self, user_id=None):
         resp, body = self.head(_url(user_id=user_id))

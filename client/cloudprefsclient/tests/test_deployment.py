@@ -225,3 +225,14 @@ def test_the_newest_version_is_negotiated_and_json_patch_works(
     with pytest.raises(exceptions.VersionNotAvailable):
         pinned.json_patch('c', [])
     assert pinned.get('c') == {'a': 2, 'list': ['x']}
+
+
+def test_the_detailed_listing_matches_stat(prefs):
+    for name in ('d1', 'd2', 'other'):
+        prefs.merge(name, {'n': name})
+    details = list(prefs.list_details(prefix='d', page_size=1))
+    assert [detail.name for detail in details] == ['d1', 'd2']
+    for detail in details:
+        stat = prefs.stat(detail.name)
+        assert (detail.bytes, detail.etag) == (stat.bytes, stat.etag)
+        assert detail.last_modified.endswith('Z')

@@ -286,3 +286,29 @@ def test_a_json_patch_on_the_wire(recorder, service_versions):
     assert raised.value.code == 'cloudprefs.patch_conflict'
     # PATCH is never sent twice behind the caller's back.
     assert len(api_requests(recorder)) == 2
+
+
+def test_a_detailed_listing_reads_page_after_page(recorder,
+                                                  service_versions):
+    service_versions('1.0', '1.2')
+    first = [{'name': 'a', 'bytes': 2, 'etag': '"1"',
+              'last_modified': '2026-12-07T19:00:00.000001Z'},
+             {'name': 'b', 'bytes': 7, 'etag': '"2"',
+              'last_modified': '2026-12-07T19:00:00.000002Z'}]
+    second = [{'name': 'c', 'bytes': 9, 'etag': '"3"',
+               'last_modified': '2026-12-07T19:00:00.000003Z'}]
+    recorder.answers.extend([
+        (200, {'Link': '</v1?detail=true&limit=2&marker=b>; rel="next"'},
+         json.dumps(first)),
+        (200, {}, json.dumps(second))])
+    prefs = make_client(recorder)
+    details = list(prefs.list_details(page_size=2))
+    assert [detail.name for detail in details] == ['a', 'b', 'c']
+    assert details[1] == client.Detail('b', 7, '"2"',
+                                       '2026-12-07T19:00:00.000002Z')
+    paths = [request[1] for request in api_requests(recorder)]
+    assert paths == ['/v1/?detail=true&limit=2',
+                     '/v1/?detail=true&marker=b&limit=2']
+    old = make_client(recorder, api_version='1.1')
+    with pytest.raises(exceptions.VersionNotAvailable):
+        old.list_details()

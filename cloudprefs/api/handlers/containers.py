@@ -172,18 +172,45 @@ def _page_limit(req):
     return min(int(text), max_limit)
 
 
+def _wants_details(req):
+    """``?detail=true`` (1.2): list each container's size and validators
+    with its name."""
+    if req.api_version < microversion.DETAILED_LISTING:
+        return False
+    text = req.GET.get('detail')
+    if text is None or text == 'false':
+        return False
+    if text == 'true':
+        return True
+    raise errors.APIError(400, errors.BAD_REQUEST,
+                          'detail must be true or false.')
+
+
+def _detail(name, meta):
+    """One container of a detailed listing."""
+    return {'name': name, 'bytes': meta.size,
+            'etag': conditional.etag(meta.revision),
+            'last_modified': conditional.iso_time(meta.modified_us)}
+
+
 @policy_rule(rules.LIST_CONTAINERS)
 def list_containers(req):
     limit = _page_limit(req)
     if 'since' in req.GET:
         return feed.read_changes(req, limit)
+    detailed = _wants_details(req)
     marker = req.GET.get('marker')
     prefix = req.GET.get('prefix')
     # The cursor before the names: a client that reads what is listed and
     # then follows the feed from it misses no change made meanwhile.
     cursor = req.storage.feed_position(req.owner_id)
-    names = req.storage.list_containers(req.owner_id, limit=limit + 1,
-                                        marker=marker, prefix=prefix)
+    if detailed:
+        details = req.storage.list_container_details(
+            req.owner_id, limit=limit + 1, marker=marker, prefix=prefix)
+        names = [name for name, _meta in details]
+    else:
+        names = req.storage.list_containers(req.owner_id, limit=limit + 1,
+                                            marker=marker, prefix=prefix)
     usage = req.storage.usage(req.owner_id)
     headers = {'X-Container-Count': str(usage.containers),
                'X-Bytes-Used': str(usage.bytes),
@@ -197,13 +224,19 @@ def list_containers(req):
         names = names[:limit]
         query = {key: value for key, value in req.GET.items()
                  if key in ('prefix', 'user_id')}
+        if detailed:
+            query['detail'] = 'true'
         query.update(limit=str(limit), marker=names[-1])
         headers['Link'] = '<%s?%s>; rel="next"' % (
             req.path_url, urllib.parse.urlencode(query))
-    headers['ETag'] = conditional.listing_etag(names)
+    listing = names
+    if detailed:
+        listing = [_detail(name, meta) for name, meta in details[:limit]]
+    # A detailed listing's ETag changes with any container in it.
+    headers['ETag'] = conditional.listing_etag(listing)
     if conditional.not_modified(req, headers['ETag']):
         return _not_modified(headers)
-    return _json_response(names, headers)
+    return _json_response(listing, headers)
 
 
 @policy_rule(rules.DELETE_ALL_CONTAINERS)

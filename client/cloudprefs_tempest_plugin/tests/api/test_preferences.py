@@ -239,3 +239,23 @@ class QuotaTest(base.BaseCloudprefsTest):
                           'cloudprefs.api_version_not_available',
                           self.client.json_patch, name, [],
                           microversion='1.999')
+
+    @decorators.idempotent_id('ff259f30-73d8-455b-a520-469d8ee4f25a')
+    def test_detailed_listing(self):
+        prefix = self.unique_name('detail')
+        names = [prefix + '-a', prefix + '-b']
+        for name in names:
+            self.client.create_or_merge(name, {'n': name})
+        resp, details = self.client.list_details(prefix=prefix, limit=1)
+        self.assertEqual('preferences 1.2', resp['openstack-api-version'])
+        self.assertEqual([names[0]], [item['name'] for item in details])
+        self.assertIn('detail=true', resp['link'])
+        resp, details = self.client.list_details(prefix=prefix)
+        for item in details:
+            read, _ = self.client.read(item['name'])
+            self.assertEqual(read['etag'], item['etag'])
+            self.assertEqual(int(read['content-length']), item['bytes'])
+        # Before 1.2 the names alone, as before versions.
+        _, listed = self.client.list_details(microversion='1.1',
+                                             prefix=prefix)
+        self.assertEqual(names, listed)

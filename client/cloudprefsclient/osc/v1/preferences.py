@@ -11,6 +11,7 @@ from cliff import columns
 from osc_lib.command import command
 from osc_lib import exceptions as osc_exceptions
 
+from cloudprefsclient import client
 from cloudprefsclient import exceptions
 from cloudprefsclient import paths
 
@@ -68,16 +69,21 @@ class ListPreference(command.Lister):
                             help='At most this many containers')
         parser.add_argument('--long', action='store_true', default=False,
                             help='Also show each container\'s size and '
-                                 'revision (one more request each)')
+                                 'revision (API 1.2: one request a page; '
+                                 'before: one more request each)')
         _add_user_option(parser)
         return parser
 
     def take_action(self, parsed_args):
         prefs = _client(self)
-        names = list(prefs.list(prefix=parsed_args.prefix,
-                                marker=parsed_args.marker,
-                                limit=parsed_args.limit,
-                                user_id=parsed_args.user_id))
+        query = dict(prefix=parsed_args.prefix, marker=parsed_args.marker,
+                     limit=parsed_args.limit, user_id=parsed_args.user_id)
+        if parsed_args.long and prefs.has_api_version(
+                client.DETAILED_LISTING_VERSION):
+            return ('Name', 'Bytes', 'Revision'), [
+                (detail.name, detail.bytes, detail.etag.strip('"'))
+                for detail in prefs.list_details(**query)]
+        names = list(prefs.list(**query))
         if not parsed_args.long:
             return ('Name',), [(name,) for name in names]
         rows = []
