@@ -16,7 +16,9 @@ Events (``event_type``, priority INFO, publisher ``<service>.<host>``):
     ``bytes`` (its size in compact JSON after the write; 0 after a
     delete), and from the request: ``project_id``, ``request_id`` and
     ``initiator_user_id`` (who asked: an administrator acting with
-    ``?user_id=`` differs from ``user_id``).
+    ``?user_id=`` differs from ``user_id``). A delete nobody asked for
+    also has ``reason``: ``expired`` (its ``X-Delete-At`` came; the
+    request fields are then None).
 ``cloudprefs.user.purge``
     every container of a user deleted (``DELETE /v1``, or the Keystone
     listener after the user's deletion): ``user_id``, ``containers``
@@ -122,6 +124,8 @@ def event_for(change, context):
                    revision=(None if change.revision is None
                              else str(change.revision)),
                    bytes=change.bytes)
+    if change.reason is not None:
+        payload['reason'] = change.reason
     return EVENT_PREFIX + 'container.' + change.action, payload
 
 

@@ -24,6 +24,8 @@ import pytest
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import path_index
+from cloudprefs.storage import records
+from cloudprefs.storage.records import Expiry
 from cloudprefs.storage.records import Precondition
 from tests.support.config import canonical
 
@@ -717,6 +719,7 @@ class StorageContract:
         d.list_containers(USER) == [],
         'list_user_ids': lambda d: d.list_users() == [USER],
         'list_names': lambda d: d.list_containers(USER) == ['c'],
+        'list_expired': lambda d: d.expire_containers() == 0,
         'list_metas': lambda d: [(name, meta.size) for name, meta in
                                  d.list_container_details(USER)
                                  ] == [('c', 7)],
@@ -870,6 +873,106 @@ class StorageContract:
                 assert meta == driver.get_meta(USER, name)
         (_name, meta), = driver.list_container_details(USER, prefix='abc')
         assert meta.size == len('{"n":2}')
+
+    # Expiring containers -----------------------------------------------------
+
+    @pytest.fixture
+    def clock(self, monkeypatch):
+        """The second expiry compares with, moved by the test."""
+        class Clock:
+            now = int(time.time())
+        monkeypatch.setattr(records, 'now_s', lambda: Clock.now)
+        return Clock
+
+    def test_an_expired_container_is_gone_for_every_read(self, driver,
+                                                         clock):
+        driver.merge(USER, 'short', {'k': [1]},
+                     expiry=Expiry(clock.now + 10))
+        driver.merge(USER, 'kept', {})
+        assert driver.get_meta(USER, 'short').expires_at == clock.now + 10
+        assert driver.get_container(USER, 'short').expires_at == \
+            clock.now + 10
+        assert driver.get_value(USER, 'short', ['k']).value == [1]
+        usage = driver.usage(USER)
+        clock.now += 9
+        assert driver.list_containers(USER) == ['kept', 'short']
+        clock.now += 1                      # the second it expires
+        for read in (lambda: driver.get_container(USER, 'short'),
+                     lambda: driver.get_meta(USER, 'short'),
+                     lambda: driver.get_value(USER, 'short', ['k'])):
+            with pytest.raises(exceptions.NotFound):
+                read()
+        assert driver.list_containers(USER) == ['kept']
+        assert [name for name, _meta in
+                driver.list_container_details(USER)] == ['kept']
+        assert driver.usage(USER) == (usage.containers - 1,
+                                      usage.bytes - len('{"k":[1]}'))
+        assert [name for user, name, _read in driver.export_containers()
+                if user == USER] == ['kept']
+
+    def test_a_write_sets_keeps_or_clears_the_expiry(self, driver, clock):
+        first = driver.merge(USER, 'c', {'a': 1},
+                             expiry=Expiry(clock.now + 60))
+        kept = driver.set_value(USER, 'c', ['b'], 2)
+        assert driver.get_meta(USER, 'c').expires_at == clock.now + 60
+        # The expiry alone changed: a new revision.
+        moved = driver.merge(USER, 'c', {}, expiry=Expiry(clock.now + 120))
+        assert moved.revision != kept.revision != first.revision
+        assert driver.get_meta(USER, 'c').expires_at == clock.now + 120
+        same_again = driver.merge(USER, 'c', {},
+                                  expiry=Expiry(clock.now + 120))
+        assert same_again.revision == moved.revision
+        assert same_again.position is None
+        driver.replace(USER, 'c', {'z': 0}, expiry=Expiry(None))
+        assert driver.get_meta(USER, 'c').expires_at is None
+        clock.now += 10 ** 6
+        assert driver.get_container(USER, 'c').value == {'z': 0}
+
+    def test_a_write_after_expiry_makes_a_new_container(self, driver,
+                                                        clock):
+        old = driver.merge(USER, 'c', {'old': 1},
+                           expiry=Expiry(clock.now + 5))
+        clock.now += 5
+        with pytest.raises(exceptions.RevisionMismatch):
+            driver.set_value(USER, 'c', ['x'], 1,
+                             precondition=Precondition([old.revision]))
+        with pytest.raises(exceptions.RevisionMismatch):
+            driver.delete_container(USER, 'c',
+                                    Precondition(exists=True))
+        assert driver.delete_value(USER, 'c', ['old']).revision is None
+        new = driver.set_value(USER, 'c', ['new'], 2)
+        read = driver.get_container(USER, 'c')
+        assert read.value == {'new': 2} and read.expires_at is None
+        assert new.revision != old.revision
+        assert driver.usage(USER) == (1, len('{"new":2}'))
+        changes = driver.changes_since(USER, 0, 10).changes
+        assert [(entry.container, entry.revision) for entry in changes] == [
+            ('c', new.revision)]
+
+    def test_the_sweep_deletes_expired_containers(self, driver, clock):
+        heard = []
+        driver.add_change_listener(heard.append, name='test')
+        driver.merge(USER, 'gone', {'a': 1}, expiry=Expiry(clock.now + 1))
+        driver.merge(OTHER, 'gone', {}, expiry=Expiry(clock.now + 2))
+        driver.merge(USER, 'stays', {}, expiry=Expiry(clock.now + 3))
+        assert driver.expire_containers() == 0
+        clock.now += 2
+        position = driver.feed_position(USER)
+        assert driver.expire_containers(batch=1) == 2
+        assert driver.expire_containers() == 0
+        deletes = [change for change in heard if change.action == 'delete']
+        assert sorted((change.user_id, change.container, change.reason)
+                      for change in deletes) == [
+            (USER, 'gone', 'expired'), (OTHER, 'gone', 'expired')]
+        page = driver.changes_since(USER, position, 10)
+        assert [(entry.container, entry.revision)
+                for entry in page.changes] == [('gone', None)]
+        assert driver.usage(USER) == (1, 2)
+        # The usage record, which quotas use, gave its places back.
+        for number in range(3):
+            driver.merge(USER, 'new%d' % number, {})
+        assert driver.list_containers(USER) == ['new0', 'new1', 'new2',
+                                                'stays']
 
     # Usage and quotas --------------------------------------------------------
 

@@ -26,6 +26,7 @@ class V1Application:
     def __init__(self, conf, storage_driver, authorizer):
         self.limits = conf.api
         self.changes_conf = conf.changes
+        self._conf = conf
         self.retry_after = str(conf.api.retry_after)
         self.storage = storage_driver
         self.authorizer = authorizer
@@ -50,7 +51,7 @@ class V1Application:
         if not self._sweeping:
             # In the process that serves: after a fork, not in a master.
             self._sweeping = True
-            feed_expiry.start_sweeping(self.storage, self.changes_conf)
+            feed_expiry.start_sweeping(self.storage, self._conf)
         response = self._respond(api_request.Request(environ))
         return response(environ, start_response)
 

@@ -30,6 +30,9 @@ HISTORY = (
             'Content-Type: application/json-patch+json).'),
     ('1.2', 'GET /v1?detail=true: each container with its size, ETag and '
             'modification time.'),
+    ('1.3', 'Containers that expire: X-Delete-At, X-Delete-After and '
+            'X-Remove-Delete-At on writes, X-Delete-At on reads, '
+            'expires_at in the detailed listing.'),
 )
 VERSIONS = tuple(version for version, _change in HISTORY)
 MIN_VERSION = VERSIONS[0]
@@ -38,6 +41,7 @@ MAX_VERSION = VERSIONS[-1]
 # Versions that name a feature, for the handlers' checks.
 JSON_PATCH = microversion_parse.parse_version_string('1.1')
 DETAILED_LISTING = microversion_parse.parse_version_string('1.2')
+EXPIRY = microversion_parse.parse_version_string('1.3')
 
 _VARY = ('Vary', HEADER)
 

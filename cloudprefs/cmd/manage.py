@@ -7,6 +7,7 @@
     cloudprefs-manage ... import [--input FILE]
     cloudprefs-manage ... purge_deleted_users [--dry-run]
     cloudprefs-manage ... expire_changes
+    cloudprefs-manage ... expire_containers
 
 export writes every user's containers as JSON lines, one container a line:
 ``{"user_id": ..., "container": ..., "value": {...}, "revision": ...,
@@ -158,12 +159,26 @@ def expire_changes(conf, args):
                      conf.changes.max_tombstones_per_user))
 
 
+def expire_containers(conf, args):
+    """Delete the containers that have expired (API 1.3, X-Delete-At),
+    each with its tombstone and notification (each cloudprefs-api worker
+    also does it every [expiry] sweep_interval)."""
+    driver = storage.get_driver(conf)
+    notifier = notifications.Notifications(conf, service='cloudprefs-manage')
+    driver.add_change_listener(notifier.storage_changed,
+                               name='notifications')
+    deleted = driver.expire_containers()
+    notifier.flush()
+    print('Deleted %d expired containers.' % deleted)
+
+
 def _add_command_parsers(subparsers):
     commands = (('db_sync', db_sync), ('db_version', db_version),
                 ('usage_sync', usage_sync), ('export', export),
                 ('import', import_),
                 ('purge_deleted_users', purge_deleted_users),
-                ('expire_changes', expire_changes))
+                ('expire_changes', expire_changes),
+                ('expire_containers', expire_containers))
     parsers = {}
     for name, function in commands:
         parser = subparsers.add_parser(name, help=function.__doc__)

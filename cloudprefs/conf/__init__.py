@@ -9,12 +9,13 @@ from cloudprefs.conf import api
 from cloudprefs.conf import changes
 from cloudprefs.conf import database
 from cloudprefs.conf import default
+from cloudprefs.conf import expiry
 from cloudprefs.conf import keystone_authtoken
 from cloudprefs.conf import notifications
 from cloudprefs.conf import quota
 from cloudprefs.conf import service_credentials
 
-MODULES = (default, api, database, quota, changes, notifications,
+MODULES = (default, api, database, quota, changes, expiry, notifications,
            service_credentials, keystone_authtoken)
 
 

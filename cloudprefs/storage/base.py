@@ -91,15 +91,16 @@ class StorageDriver(primitives.Primitives):
     def get_container(self, user_id, name) -> records.Read:
         """The whole container; NotFound if it is absent."""
         stored = retry.call(self._deadline(), self.read, user_id, name)
-        if stored is None:
+        if stored is None or stored.expired:
             raise exceptions.NotFound()
         self._recent.remember(user_id, name, stored)
-        return records.Read(stored.text, stored.revision, stored.modified_us)
+        return records.Read(stored.text, stored.revision, stored.modified_us,
+                            stored.expires_at)
 
     def get_meta(self, user_id, name) -> records.Meta:
         """The container's revision, time and size; NotFound if absent."""
         meta = retry.call(self._deadline(), self.read_meta, user_id, name)
-        if meta is None:
+        if meta is None or meta.expired:
             raise exceptions.NotFound()
         return meta
 
@@ -109,10 +110,10 @@ class StorageDriver(primitives.Primitives):
         object."""
         found = retry.call(self._deadline(), self.read_path, user_id, name,
                            path)
-        if found is None or found.text is None:
+        if found is None or found.text is None or found.meta.expired:
             raise exceptions.NotFound()
         return records.Read(found.text, found.meta.revision,
-                            found.meta.modified_us)
+                            found.meta.modified_us, found.meta.expires_at)
 
     def export_containers(self):
         """Yield ``(user_id, name, Read)`` for every stored container,
@@ -137,18 +138,21 @@ class StorageDriver(primitives.Primitives):
 
     # Writes --------------------------------------------------------------
 
-    def merge(self, user_id, name, obj, precondition=None):
+    def merge(self, user_id, name, obj, precondition=None, expiry=None):
         """Create the container if needed and replace obj's top-level keys.
 
         Returns the :class:`~records.Written` revision and feed position.
-        An empty ``obj`` only makes sure the container exists.
+        An empty ``obj`` only makes sure the container exists. Every write
+        takes an ``expiry`` (:class:`records.Expiry`) that sets or clears
+        when the container expires; without one it keeps its expiry.
         """
         return self._change(
             user_id, name,
             lambda current: document.merge_top_level(current, obj),
-            True, precondition)
+            True, precondition, expiry)
 
-    def set_value(self, user_id, name, path, value, precondition=None):
+    def set_value(self, user_id, name, path, value, precondition=None,
+                  expiry=None):
         """Set ``value`` at the key ``path`` (a non-empty list of keys).
 
         Creates the container and missing intermediate objects. Raises
@@ -158,19 +162,20 @@ class StorageDriver(primitives.Primitives):
         return self._change(
             user_id, name,
             lambda current: document.set_at_path(current, path, value),
-            True, precondition)
+            True, precondition, expiry)
 
-    def merge_patch(self, user_id, name, path, patch, precondition=None):
+    def merge_patch(self, user_id, name, path, patch, precondition=None,
+                    expiry=None):
         """Apply an RFC 7396 merge patch at ``path`` (``[]``: the
         container), creating what is missing like :meth:`set_value`."""
         return self._change(
             user_id, name,
             lambda current: document.merge_patch_at_path(current, path,
                                                          patch),
-            True, precondition)
+            True, precondition, expiry)
 
     def json_patch(self, user_id, name, operations, max_depth,
-                   precondition=None):
+                   precondition=None, expiry=None):
         """Apply JSON Patch ``operations`` (from :func:`json_patch.parse`)
         to the container, all or nothing, creating it (from ``{}``) if
         needed like :meth:`merge_patch`. Raises PatchConflict, with
@@ -179,12 +184,13 @@ class StorageDriver(primitives.Primitives):
         return self._change(
             user_id, name,
             lambda current: json_patch.apply(current, operations, max_depth),
-            True, precondition)
+            True, precondition, expiry)
 
-    def replace(self, user_id, name, value, precondition=None):
+    def replace(self, user_id, name, value, precondition=None,
+                expiry=None):
         """Create or overwrite a whole container (used by import)."""
         return self._change(user_id, name, lambda current: value, True,
-                            precondition)
+                            precondition, expiry)
 
     def delete_value(self, user_id, name, path, precondition=None):
         """Remove the key at ``path``; a missing one is not an error.
@@ -210,6 +216,11 @@ class StorageDriver(primitives.Primitives):
                     None))
             while True:
                 meta = retry.call(deadline, self.read_meta, user_id, name)
+                if meta is not None and meta.expired:
+                    # Gone already: deleted as the sweep would delete it.
+                    self._expire(user_id, name, meta.revision, meta.size,
+                                 deadline)
+                    continue
                 if precondition is not None:
                     precondition.check(meta and meta.revision)
                 if meta is None:
@@ -221,6 +232,38 @@ class StorageDriver(primitives.Primitives):
                 if position:
                     return self._deleted(user_id, name, position)
                 retry.pause_after_lost_race(deadline)
+
+    def _expire(self, user_id, name, revision, size, deadline):
+        """Delete an expired container if it is still at ``revision``:
+        its tombstone in the feed, its usage given back, a ``delete``
+        change announced with reason ``expired``. Whether it went."""
+        self._recent.forget(user_id, name)
+        usage = (records.UsageChange(-1, -size, self.quota)
+                 if self.enforces_quota else None)
+        position = retry.call(deadline, self.delete_if_revision, user_id,
+                              name, revision, usage)
+        if position:
+            self._announce(records.Change('delete', user_id, name, None, 0,
+                                          position=position,
+                                          reason='expired'))
+        return bool(position)
+
+    def expire_containers(self, batch=500):
+        """Delete every container expired by now (see :meth:`_expire`);
+        how many went. The sweep of the API workers and of
+        ``cloudprefs-manage expire_containers``."""
+        expired = 0
+        while True:
+            now = records.now_s()
+            found = retry.call(self._deadline(), self.list_expired, now,
+                               batch)
+            for user_id, name, revision, size in found:
+                with self._writer_turns.turn(user_id, name):
+                    if self._expire(user_id, name, revision, size,
+                                    self._deadline()):
+                        expired += 1
+            if len(found) < batch:
+                return expired
 
     def _deleted(self, user_id, name, position):
         if not position:
@@ -331,8 +374,8 @@ class StorageDriver(primitives.Primitives):
             except Exception:
                 LOG.exception('Change listener %r failed', listener)
 
-    def _change(self, user_id, name, change, create_missing, precondition
-                ) -> records.Written:
+    def _change(self, user_id, name, change, create_missing, precondition,
+                expiry=None) -> records.Written:
         """The write algorithm: make the container ``change(current)``.
 
         ``change`` receives the current object (``{}`` for a container
@@ -357,9 +400,18 @@ class StorageDriver(primitives.Primitives):
             if fresh:
                 seen = retry.call(deadline, self.read, user_id, name)
             while True:
+                if seen is not None and seen.expired:
+                    # Gone for every reader: deleted as the sweep would
+                    # delete it, and the write makes a new container.
+                    if fresh:
+                        self._expire(user_id, name, seen.revision,
+                                     seen.size, deadline)
+                    seen, fresh = retry.call(deadline, self.read, user_id,
+                                             name), True
+                    continue
                 try:
                     decision = self._decide(seen, change, create_missing,
-                                            precondition)
+                                            precondition, expiry)
                 except exceptions.StorageError:
                     if fresh:
                         raise
@@ -397,8 +449,10 @@ class StorageDriver(primitives.Primitives):
                 seen, fresh = retry.call(deadline, self.read, user_id,
                                          name), True
 
-    def _decide(self, seen, change, create_missing, precondition):
-        """What to store, given the container as ``seen`` (None: absent)."""
+    def _decide(self, seen, change, create_missing, precondition,
+                expiry=None):
+        """What to store, given the container as ``seen`` (None: absent,
+        never expired)."""
         if precondition is not None:
             precondition.check(None if seen is None else seen.revision)
         if seen is None and not create_missing:
@@ -411,7 +465,10 @@ class StorageDriver(primitives.Primitives):
             size = document.encoded_size(text)
         if size > self.max_container_size:
             raise exceptions.TooLarge(size, self.max_container_size)
-        if seen is not None and text == seen.text:
+        expires_at = (expiry.expires_at if expiry is not None
+                      else seen and seen.expires_at)
+        if (seen is not None and text == seen.text
+                and expires_at == seen.expires_at):
             return _Nothing(seen.revision)
         usage = None
         if self.enforces_quota and (seen is None or size != seen.size):
@@ -420,7 +477,7 @@ class StorageDriver(primitives.Primitives):
                 size - (0 if seen is None else seen.size), self.quota)
         return _Write(records.Replacement(
             records.next_revision(None if seen is None else seen.revision),
-            time.time_ns() // 1000, value, text, size), usage)
+            time.time_ns() // 1000, value, text, size, expires_at), usage)
 
     def _store(self, user_id, name, seen, decision):
         if seen is None:

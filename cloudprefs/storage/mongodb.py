@@ -102,7 +102,18 @@ def _stored(doc):
         text = document.compact_json(unescape_value(doc['d']))
     if size is None:    # written before sizes were kept
         size = document.encoded_size(text)
-    return records.Stored(doc['r'], doc['m'], size, text)
+    return records.Stored(doc['r'], doc['m'], size, text, doc.get('e'))
+
+
+def _meta(doc):
+    """The Meta record of a container document read with its size."""
+    return records.Meta(doc['r'], doc['m'], doc['s'], doc.get('e'))
+
+
+def _live(now):
+    """The filter of containers not expired at ``now`` (a missing or
+    null ``e``: never)."""
+    return {'$or': [{'e': None}, {'e': {'$gt': now}}]}
 
 
 def _escaped(new):
@@ -169,7 +180,7 @@ class MongoDBDriver(base.StorageDriver):
         with self._translated_errors():
             doc = self._collection.find_one(
                 {'u': user_id, 'c': name, 'x': LIVE},
-                {'_id': 0, 'd': 1, 'r': 1, 'm': 1, 's': 1})
+                {'_id': 0, 'd': 1, 'r': 1, 'm': 1, 's': 1, 'e': 1})
         return None if doc is None else _stored(doc)
 
     def read_meta(self, user_id, name):
@@ -177,26 +188,26 @@ class MongoDBDriver(base.StorageDriver):
             doc = self._collection.find_one({'u': user_id, 'c': name,
                                              'x': LIVE},
                                             {'_id': 0, 'r': 1, 'm': 1,
-                                             's': 1})
+                                             's': 1, 'e': 1})
         if doc is None:
             return None
         if 's' not in doc:  # written before sizes were kept
             stored = self.read(user_id, name)
             return None if stored is None else stored.meta
-        return records.Meta(doc['r'], doc['m'], doc['s'])
+        return _meta(doc)
 
     def read_path(self, user_id, name, path):
         escaped = [escape_key(segment) for segment in path]
         with self._translated_errors():
             doc = self._collection.find_one(
                 {'u': user_id, 'c': name, 'x': LIVE},
-                {'_id': 0, 'r': 1, 'm': 1, 's': 1,
+                {'_id': 0, 'r': 1, 'm': 1, 's': 1, 'e': 1,
                  'd.' + '.'.join(escaped): 1})
         if doc is None:
             return None
         if 's' not in doc:
             return super().read_path(user_id, name, path)
-        meta = records.Meta(doc['r'], doc['m'], doc['s'])
+        meta = _meta(doc)
         # A projection goes through arrays too; a key path does not.
         value = doc.get('d', {})
         for segment in escaped:
@@ -214,12 +225,12 @@ class MongoDBDriver(base.StorageDriver):
     def list_metas(self, user_id, limit, marker, prefix):
         with self._translated_errors():
             docs = list(self._listing(
-                {'_id': 0, 'c': 1, 'r': 1, 'm': 1, 's': 1}, user_id, limit,
-                marker, prefix))
+                {'_id': 0, 'c': 1, 'r': 1, 'm': 1, 's': 1, 'e': 1}, user_id,
+                limit, marker, prefix))
         metas = []
         for doc in docs:
             if 's' in doc:
-                meta = records.Meta(doc['r'], doc['m'], doc['s'])
+                meta = _meta(doc)
             else:   # written before sizes were kept: read it once
                 meta = self.read_meta(user_id, doc['c'])
                 if meta is None:
@@ -236,7 +247,7 @@ class MongoDBDriver(base.StorageDriver):
         if prefix:
             # An anchored regex on an indexed field is a range scan.
             name_filter['$regex'] = '^' + re.escape(prefix)
-        query = {'u': user_id, 'x': LIVE}
+        query = dict(_live(records.now_s()), u=user_id, x=LIVE)
         if name_filter:
             query['c'] = name_filter
         cursor = self._collection.find(query, projection).sort(
@@ -247,11 +258,14 @@ class MongoDBDriver(base.StorageDriver):
 
     def count_usage(self, user_id):
         with self._translated_errors():
-            return self._count_usage(user_id)
+            return self._count_usage(user_id, _live(records.now_s()))
 
-    def _count_usage(self, user_id):
+    def _count_usage(self, user_id, live=None):
+        """The user's containers and bytes: the live ones (``live``, for
+        reads), or every one, as the usage record counts until the
+        sweep."""
         totals = list(self._collection.aggregate([
-            {'$match': {'u': user_id, 'x': LIVE}},
+            {'$match': dict(live or {}, u=user_id, x=LIVE)},
             {'$group': {'_id': None, 'n': {'$sum': 1},
                         'b': {'$sum': '$s'}}}]))
         if not totals:
@@ -259,18 +273,28 @@ class MongoDBDriver(base.StorageDriver):
         return records.Usage(int(totals[0]['n']), int(totals[0]['b']))
 
     def list_stored(self, after, limit):
-        query = {'x': LIVE}
+        query = {'x': LIVE, '$and': [_live(records.now_s())]}
         if after is not None:
             user_id, name = after
-            query['$or'] = [{'u': {'$gt': user_id}},
-                            {'u': user_id, 'c': {'$gt': name}}]
+            query['$and'].append({'$or': [
+                {'u': {'$gt': user_id}}, {'u': user_id, 'c': {'$gt': name}}]})
         cursor = self._collection.find(
-            query, {'_id': 0, 'u': 1, 'c': 1, 'd': 1, 'r': 1, 'm': 1, 's': 1})
+            query, {'_id': 0, 'u': 1, 'c': 1, 'd': 1, 'r': 1, 'm': 1, 's': 1,
+                    'e': 1})
         cursor = cursor.sort([('u', pymongo.ASCENDING),
                               ('c', pymongo.ASCENDING)]).limit(limit)
         with self._translated_errors():
             docs = list(cursor)
         return [(doc['u'], doc['c'], _stored(doc)) for doc in docs]
+
+    def list_expired(self, now, limit):
+        with self._translated_errors():
+            docs = list(self._collection.find(
+                {'e': {'$lte': now}, 'x': LIVE},
+                {'_id': 0, 'u': 1, 'c': 1, 'r': 1, 's': 1}
+            ).sort('e', pymongo.ASCENDING).limit(limit))
+        return [(doc['u'], doc['c'], doc['r'], doc.get('s', 0))
+                for doc in docs]
 
     def ping(self):
         with self._translated_errors():
@@ -282,7 +306,7 @@ class MongoDBDriver(base.StorageDriver):
         write_id = bson.ObjectId()
         state = {'u': user_id, 'c': name, 'r': new.revision,
                  'm': new.modified_us, 's': new.size, 'd': _escaped(new),
-                 'q': None, 'w': write_id}
+                 'e': new.expires_at, 'q': None, 'w': write_id}
         with self._writing():
             with self._reservation(user_id, usage) as kept:
                 # Over a tombstone, or as a new document.
@@ -304,7 +328,8 @@ class MongoDBDriver(base.StorageDriver):
                 result = self._collection.update_one(
                     {'u': user_id, 'c': name, 'r': revision, 'x': LIVE},
                     {'$set': {'r': new.revision, 'm': new.modified_us,
-                              's': new.size, 'd': _escaped(new), 'q': None,
+                              's': new.size, 'd': _escaped(new),
+                              'e': new.expires_at, 'q': None,
                               'w': write_id}})
                 if result.matched_count != 1:
                     return 0
@@ -554,6 +579,9 @@ class MongoDBDriver(base.StorageDriver):
             self._collection.create_index(
                 [('u', pymongo.ASCENDING), ('q', pymongo.ASCENDING)],
                 name='user_feed')
+            # The sweep of expired containers (most have no 'e').
+            self._collection.create_index(
+                [('e', pymongo.ASCENDING)], name='expiry', sparse=True)
         self._indexes_ready = True
 
     def prepare(self):
@@ -577,4 +605,4 @@ def _tombstone(write_id):
     """The update that turns a container into an unstamped tombstone."""
     return {'$set': {'x': True, 'm': time.time_ns() // 1000, 'q': None,
                      'w': write_id},
-            '$unset': {'r': '', 's': '', 'd': ''}}
+            '$unset': {'r': '', 's': '', 'd': '', 'e': ''}}

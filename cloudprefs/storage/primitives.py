@@ -77,6 +77,12 @@ class Primitives(metaclass=abc.ABCMeta):
       allocate the position under the lock that orders the user's
       writers, in the write's transaction; see the SQL and MongoDB
       drivers for two ways). A write that stores nothing takes none.
+    * A container stores its ``expires_at`` (a Unix second, or none) with
+      its value. Listings, ``list_metas`` and ``count_usage`` leave out
+      containers expired at the current second; ``read``, ``read_meta``
+      and ``read_path`` return them with their ``expires_at`` (the base
+      driver treats them as gone, and deletes one a write meets). The
+      usage record counts them until they are deleted.
     """
 
     @abc.abstractmethod
@@ -201,6 +207,13 @@ class Primitives(metaclass=abc.ABCMeta):
                    ) -> typing.List[typing.Tuple[str, records.Meta]]:
         """What :meth:`list_names` lists, each name with its container's
         :class:`~records.Meta`: one query, no value read."""
+
+    @abc.abstractmethod
+    def list_expired(self, now: int, limit: int
+                     ) -> typing.List[typing.Tuple[str, str, int, int]]:
+        """Up to ``limit`` containers of any user expired at ``now`` (a
+        Unix second), the earliest first: ``(user_id, name, revision,
+        size)`` each. An index range scan."""
 
     @abc.abstractmethod
     def count_usage(self, user_id: str) -> records.Usage:

@@ -25,12 +25,28 @@ def next_revision(previous=None):
     return previous + 1
 
 
+def now_s():
+    """The current Unix second, as expiry compares it: a container whose
+    ``expires_at`` is at or before it is gone."""
+    return int(time.time())
+
+
+def is_expired(expires_at, now=None):
+    return expires_at is not None and expires_at <= (
+        now_s() if now is None else now)
+
+
 class Meta(typing.NamedTuple):
     """A container without its value."""
 
     revision: int
     modified_us: int    # time of the last write, µs since the epoch
     size: int           # bytes of its compact JSON (UTF-8)
+    expires_at: typing.Optional[int] = None     # Unix second; None: never
+
+    @property
+    def expired(self) -> bool:
+        return is_expired(self.expires_at)
 
 
 class Stored(typing.NamedTuple):
@@ -40,10 +56,16 @@ class Stored(typing.NamedTuple):
     modified_us: int
     size: int
     text: str
+    expires_at: typing.Optional[int] = None
 
     @property
     def meta(self) -> Meta:
-        return Meta(self.revision, self.modified_us, self.size)
+        return Meta(self.revision, self.modified_us, self.size,
+                    self.expires_at)
+
+    @property
+    def expired(self) -> bool:
+        return is_expired(self.expires_at)
 
 
 class PathRead(typing.NamedTuple):
@@ -65,10 +87,12 @@ class Replacement(typing.NamedTuple):
     value: dict
     text: str
     size: int
+    expires_at: typing.Optional[int] = None
 
     @property
     def stored(self) -> Stored:
-        return Stored(self.revision, self.modified_us, self.size, self.text)
+        return Stored(self.revision, self.modified_us, self.size, self.text,
+                      self.expires_at)
 
 
 class Usage(typing.NamedTuple):
@@ -152,15 +176,18 @@ class Read:
     """A container, or the value at a path inside one, as the API gets it.
 
     ``text`` is the compact JSON the API sends; ``value`` parses it on
-    first use. ``revision`` and ``modified_at`` are the container's.
+    first use. ``revision``, ``modified_at`` and ``expires_at`` are the
+    container's.
     """
 
-    __slots__ = ('text', 'revision', 'modified_us', '_value')
+    __slots__ = ('text', 'revision', 'modified_us', 'expires_at', '_value')
 
-    def __init__(self, text: str, revision: int, modified_us: int):
+    def __init__(self, text: str, revision: int, modified_us: int,
+                 expires_at: typing.Optional[int] = None):
         self.text = text
         self.revision = revision
         self.modified_us = modified_us
+        self.expires_at = expires_at
         self._value = _UNPARSED
 
     @property
@@ -191,6 +218,8 @@ class Change(typing.NamedTuple):
     ``revision`` and ``bytes`` describe the container after the write
     (None and 0 when it is gone); ``position`` is the change's position
     in the user's change feed (None for a purge, which drops the feed).
+    ``reason`` says why a delete happened when nobody asked for it:
+    ``expired``.
     """
 
     action: str
@@ -200,6 +229,15 @@ class Change(typing.NamedTuple):
     bytes: int
     containers: int = 1
     position: typing.Optional[int] = None
+    reason: typing.Optional[str] = None
+
+
+class Expiry(typing.NamedTuple):
+    """A write's instruction for the container's expiry: from
+    ``expires_at`` (a Unix second; None: never). A write without one
+    keeps the container's expiry."""
+
+    expires_at: typing.Optional[int]
 
 
 class Written(typing.NamedTuple):

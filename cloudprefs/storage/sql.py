@@ -94,7 +94,7 @@ class SQLDriver(base.StorageDriver):
                 connection, **key)
             if row is None:
                 return None
-            meta, whole = records.Meta(*row[:3]), row[3]
+            meta, whole = records.Meta(*row[:4]), row[4]
             if whole is None:       # indexed: read just the part
                 first, second = path_index.lookup_keys(path)
                 entries = self._statements['read_index'].fetch_one(
@@ -134,8 +134,8 @@ class SQLDriver(base.StorageDriver):
     def list_metas(self, user_id, limit, marker, prefix):
         c = containers.c
         query = self._listing(sa.select(c.name, c.revision, c.modified_us,
-                                        c.size), user_id, limit, marker,
-                              prefix)
+                                        c.size, c.expires_at), user_id,
+                              limit, marker, prefix)
         with self._connection() as connection:
             return [(row[0], records.Meta(*row[1:]))
                     for row in connection.execute(query)]
@@ -145,7 +145,9 @@ class SQLDriver(base.StorageDriver):
         """``query`` of the user's containers in name order, from
         ``marker``, of ``prefix``, at most ``limit``."""
         name = containers.c.name
-        query = query.where(containers.c.user_id == user_id).order_by(name)
+        query = query.where(containers.c.user_id == user_id,
+                            sql_statements.live(records.now_s())
+                            ).order_by(name)
         if marker is not None:
             query = query.where(name > marker)
         if prefix:
@@ -161,7 +163,17 @@ class SQLDriver(base.StorageDriver):
 
     def count_usage(self, user_id):
         with self._raw() as connection:
-            return self._count_usage(connection, user_id)
+            count, size = self._statements['count_live_usage'].fetch_one(
+                connection, user_id=user_id.encode('utf-8'),
+                now=records.now_s())
+        return records.Usage(int(count), int(size))
+
+    def list_expired(self, now, limit):
+        with self._raw() as connection:
+            rows = self._statements['list_expired'].fetch_all(
+                connection, now=now, limit=limit)
+        return [(bytes(user).decode('utf-8'), bytes(name).decode('utf-8'),
+                 revision, size) for user, name, revision, size in rows]
 
     def _count_usage(self, connection, user_id):
         count, size = self._statements['count_usage'].fetch_one(
@@ -171,7 +183,8 @@ class SQLDriver(base.StorageDriver):
     def list_stored(self, after, limit):
         c = containers.c
         query = (sa.select(c.user_id, c.name, c.revision, c.modified_us,
-                           c.size, c.value)
+                           c.size, c.value, c.expires_at)
+                 .where(sql_statements.live(records.now_s()))
                  .order_by(c.user_id, c.name).limit(limit))
         if after is not None:
             query = query.where(sa.tuple_(c.user_id, c.name) > after)
@@ -377,7 +390,8 @@ class SQLDriver(base.StorageDriver):
                     modified_us=new.modified_us, size=new.size,
                     value=new.text, path_index=index,
                     path_index_revision=None if index is None
-                    else new.revision, logged_revision=new.revision,
+                    else new.revision, expires_at=new.expires_at,
+                    logged_revision=new.revision,
                     changed_us=new.modified_us)
 
     def _one_statement_write(self, statement, values, usage):

@@ -175,16 +175,18 @@ _WITHIN_QUOTA = """EXISTS (SELECT 1 FROM usage WHERE
          OR CAST(:quota_bytes AS BIGINT) IS NULL
          OR bytes + :bytes_delta <= :quota_bytes))"""
 _NEW_VALUES = """:revision, :modified_us, :size, :value,
-    CAST(:path_index AS JSONB), :path_index_revision"""
+    CAST(:path_index AS JSONB), :path_index_revision,
+    CAST(:expires_at AS BIGINT)"""
 # The compare-and-swap statements, {within} the quota (counted) or not
 # (TRUE).
 _WRITES = {
     'insert': """INSERT INTO containers (user_id, name, revision,
-        modified_us, size, value, path_index, path_index_revision)
+        modified_us, size, value, path_index, path_index_revision,
+        expires_at)
     SELECT :user_id, :name, {values} WHERE {within}
     ON CONFLICT DO NOTHING""",
     'replace': """UPDATE containers SET (revision, modified_us, size,
-        value, path_index, path_index_revision) = ({values})
+        value, path_index, path_index_revision, expires_at) = ({values})
     WHERE user_id = :user_id AND name = :name
     AND revision = :seen_revision AND {within}""",
     'delete': """DELETE FROM containers WHERE user_id = :user_id
@@ -218,6 +220,13 @@ def sqlite_has_json_functions():
     return True
 
 
+def live(now):
+    """The condition of a container not expired at ``now`` (a Unix
+    second, or a bind parameter of one)."""
+    expires_at = containers.c.expires_at
+    return sa.or_(expires_at.is_(None), expires_at > now)
+
+
 def compile_statements(dialect):
     """Every statement of the driver, by name, as :class:`Compiled`."""
     c = containers.c
@@ -229,19 +238,24 @@ def compile_statements(dialect):
     new_row = dict(revision=bind('revision'),
                    modified_us=bind('modified_us'), size=bind('size'),
                    value=bind('value'), path_index=bind('path_index'),
-                   path_index_revision=bind('path_index_revision'))
+                   path_index_revision=bind('path_index_revision'),
+                   expires_at=bind('expires_at'))
     at_revision = c.revision == bind('seen_revision')
     name = 'mysql' if dialect.name == 'mariadb' else dialect.name
     key_path = "'$.\"' || :{0} || '\"'" if name == 'sqlite' else (
         "CONCAT('$.\"', :{0}, '\"')" if name == 'mysql' else ':{0}')
     statements = {
-        'read': sa.select(c.revision, c.modified_us, c.size, c.value)
+        # Expired rows too: the write algorithm deletes one it meets
+        # before writing anew (storage.base).
+        'read': sa.select(c.revision, c.modified_us, c.size, c.value,
+                          c.expires_at)
         .where(*this_row),
-        'read_meta': sa.select(c.revision, c.modified_us, c.size)
+        'read_meta': sa.select(c.revision, c.modified_us, c.size,
+                               c.expires_at)
         .where(*this_row),
         # The value of a container without a valid index; else none.
         'read_unless_indexed': sa.select(
-            c.revision, c.modified_us, c.size,
+            c.revision, c.modified_us, c.size, c.expires_at,
             sa.case((c.path_index_revision == c.revision, sa.null()),
                     else_=c.value))
         .where(*this_row),
@@ -263,9 +277,17 @@ def compile_statements(dialect):
         'delete_any': sa.delete(containers).where(*this_row),
         'lock_usage': sa.select(u.containers, u.bytes)
         .where(u.user_id == bind('user_id')).with_for_update(),
+        # Every row: what the usage record counts until the sweep.
         'count_usage': sa.select(sa.func.count(),
                                  sa.func.coalesce(sa.func.sum(c.size), 0))
         .where(c.user_id == bind('user_id')),
+        # What reads of usage count: the containers not expired.
+        'count_live_usage': sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(c.size), 0))
+        .where(c.user_id == bind('user_id'), live(bind('now'))),
+        'list_expired': sa.select(c.user_id, c.name, c.revision, c.size)
+        .where(c.expires_at <= bind('now'))
+        .order_by(c.expires_at).limit(bind('limit')),
         'insert_usage': sa.insert(user_usage).values(
             user_id=bind('user_id'), containers=bind('containers'),
             bytes=bind('bytes')),

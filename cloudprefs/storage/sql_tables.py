@@ -10,7 +10,9 @@ included) and number exact on every dialect; ``size`` is its length in
 bytes, kept for usage accounting. A large container also keeps
 ``path_index``, where each member lies in ``value`` (see
 :mod:`cloudprefs.storage.path_index`), valid only while
-``path_index_revision`` is the row's ``revision``.
+``path_index_revision`` is the row's ``revision``. ``expires_at`` is the
+Unix second from which the container is gone for every read (NULL:
+never); the sweep deletes it then.
 
 Changes to these tables go with an alembic migration in
 ``sql_migrations/versions``.
@@ -71,6 +73,9 @@ containers = sa.Table(
     sa.Column('value', json_text_type(), nullable=False),
     sa.Column('path_index', path_index_type(), nullable=True),
     sa.Column('path_index_revision', sa.BigInteger(), nullable=True),
+    # Unix second from which the container is gone; NULL: never.
+    sa.Column('expires_at', sa.BigInteger(), nullable=True),
+    sa.Index('containers_by_expiry', 'expires_at'),
     mysql_engine='InnoDB',
     mysql_charset='utf8mb4',
 )

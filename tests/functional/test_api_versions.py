@@ -5,6 +5,7 @@ JSON Patch (1.1)."""
 import concurrent.futures
 import datetime
 import email.utils
+import time
 import json
 import uuid
 
@@ -353,3 +354,130 @@ def test_a_detailed_listing_changes_its_etag_with_any_container(client):
         '1.2', **{'If-None-Match': first.headers['ETag']}))
     assert changed.status_code == 200
     assert changed.json()[0]['etag'] != first.json()[0]['etag']
+
+
+# Expiring containers (1.3) ---------------------------------------------------
+
+# Sweeps every second here (the default is 10 s), to see their tombstones.
+SWEEP_INTERVAL = 1
+
+
+@pytest.fixture(scope='module')
+def api(connection, server_kind, tmp_path_factory):
+    server = api_server.server_of_kind(
+        server_kind, str(tmp_path_factory.mktemp('api')), connection,
+        sections={'api': TEST_LIMITS, 'changes': {'max_wait': '0'},
+                  'expiry': {'sweep_interval': str(SWEEP_INTERVAL)}})
+    server.start()
+    yield server
+    server.stop()
+
+
+def until(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.1)
+
+
+def test_before_1_3_expiry_headers_are_ignored(client):
+    response = client.request('POST', '/v1/c', '{"a": 1}', headers=at(
+        '1.2', **{'X-Delete-After': '1', 'X-Delete-At': 'nonsense'}))
+    assert response.status_code == 204
+    for version in ('1.0', '1.3'):
+        assert 'X-Delete-At' not in client.get(
+            '/v1/c', headers=at(version)).headers
+    (detail,) = client.get('/v1?detail=true', headers=at('1.3')).json()
+    assert detail['expires_at'] is None
+    assert 'expires_at' not in client.get(
+        '/v1?detail=true', headers=at('1.2')).json()[0]
+
+
+def test_expiry_is_set_shown_kept_and_cleared(client):
+    at_second = int(time.time()) + 3600
+    response = client.request('PUT', '/v1/c', '{"a": {"b": 1}}', headers=at(
+        '1.3', **{'X-Delete-At': str(at_second)}))
+    assert response.status_code == 204
+    for response in (client.get('/v1/c', headers=at('1.3')),
+                     client.request('HEAD', '/v1/c', headers=at('1.3')),
+                     client.get('/v1/c/a/b', headers=at('1.3'))):
+        assert response.status_code == 200
+        assert response.headers['X-Delete-At'] == str(at_second)
+    # Only from 1.3 on.
+    assert 'X-Delete-At' not in client.get('/v1/c').headers
+    (detail,) = client.get('/v1?detail=true', headers=at('1.3')).json()
+    assert detail['expires_at'] == time.strftime(
+        '%Y-%m-%dT%H:%M:%S.000000Z', time.gmtime(at_second))
+    # A write without the headers keeps it, at any version.
+    client.post_json('/v1/c/a/b', 2)
+    json_patch(client, 'c', [{'op': 'add', 'path': '/d', 'value': 1}],
+               version='1.3')
+    assert client.get('/v1/c', headers=at('1.3')).headers[
+        'X-Delete-At'] == str(at_second)
+    later = client.request('POST', '/v1/c', '{}', headers=at(
+        '1.3', **{'X-Delete-After': '7200'}))
+    assert later.status_code == 204
+    shown = int(client.get('/v1/c', headers=at('1.3')).headers[
+        'X-Delete-At'])
+    assert abs(shown - (time.time() + 7200)) < 5
+    cleared = client.request('PATCH', '/v1/c', '{}', headers=at(
+        '1.3', **{'X-Remove-Delete-At': '1',
+                  'Content-Type': MERGE_PATCH}))
+    assert cleared.status_code == 204
+    assert cleared.headers['ETag'] != later.headers['ETag']
+    assert 'X-Delete-At' not in client.get('/v1/c', headers=at(
+        '1.3')).headers
+    assert client.get('/v1/c').json() == {'a': {'b': 2}, 'd': 1}
+
+
+@pytest.mark.parametrize('headers', [
+    {'X-Delete-At': '1000'},                        # the past
+    {'X-Delete-At': 'tomorrow'},
+    {'X-Delete-At': '-5'},
+    {'X-Delete-At': '1e10'},
+    {'X-Delete-At': '9' * 13},
+    {'X-Delete-At': '999999999999'},                # after 9999
+    {'X-Delete-After': '0'},
+    {'X-Delete-After': '1.5'},
+    {'X-Delete-After': '60', 'X-Delete-At': '99999999999'},
+    {'X-Delete-After': '60', 'X-Remove-Delete-At': '1'},
+])
+def test_a_bad_expiry_is_400_and_stores_nothing(client, headers):
+    etag = client.post_json('/v1/c', {'a': 1}).headers['ETag']
+    response = client.request('POST', '/v1/c', '{"a": 2}',
+                              headers=at('1.3', **headers))
+    assert_error(response, 400, 'cloudprefs.bad_request')
+    assert client.get('/v1/c').headers['ETag'] == etag
+
+
+def test_an_expired_container_is_gone_at_once_and_swept(client):
+    client.post_json('/v1/kept', {})
+    cursor = client.get('/v1').headers['X-Cursor']
+    written = client.request('POST', '/v1/brief', '{"old": 1}', headers=at(
+        '1.3', **{'X-Delete-After': '1'}))
+    assert written.status_code == 204
+    assert client.get('/v1').json() == ['brief', 'kept']
+    assert until(lambda: client.get('/v1/brief').status_code == 404,
+                 timeout=3)
+    assert client.request('HEAD', '/v1/brief').status_code == 404
+    assert client.get('/v1/brief/old').status_code == 404
+    listing = client.get('/v1')
+    assert listing.json() == ['kept']
+    assert listing.headers['X-Container-Count'] == '1'
+    assert [item['name'] for item in client.get(
+        '/v1?detail=true', headers=at('1.3')).json()] == ['kept']
+    stale = client.request('POST', '/v1/brief/new', '1', headers={
+        'If-Match': written.headers['ETag']})
+    assert_error(stale, 412, 'cloudprefs.precondition_failed')
+    # The sweep deletes it: a tombstone in the feed.
+
+    def tombstone():
+        changes = client.get('/v1?since=' + cursor).json()['changes']
+        return [change for change in changes
+                if change['container'] == 'brief' and change['deleted']]
+    assert until(tombstone, timeout=SWEEP_INTERVAL * 10)
+    # A write makes a new container.
+    assert client.post_json('/v1/brief', {'new': 1}).status_code == 204
+    assert client.get('/v1/brief').json() == {'new': 1}

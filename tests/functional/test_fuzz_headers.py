@@ -28,7 +28,8 @@ HEADERS = [b'If-Match', b'If-None-Match', b'If-Modified-Since',
            b'Content-Type', b'Content-Length', b'Transfer-Encoding',
            b'X-Roles', b'OpenStack-System-Scope', b'Origin',
            b'X-Openstack-Request-Id', b'Expect', b'X-Forwarded-Proto',
-           b'OpenStack-API-Version']
+           b'OpenStack-API-Version', b'X-Delete-At', b'X-Delete-After',
+           b'X-Remove-Delete-At']
 PATHS = ['/v1', '/v1/c', '/v1/c/k', '/v1/c/a/b', '/v1/missing/k', '/']
 METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'PUT']
 QUERY_NAMES = ['limit', 'marker', 'prefix', 'user_id', 'detail', 'x']
@@ -39,7 +40,7 @@ QUERY_NAMES = ['limit', 'marker', 'prefix', 'user_id', 'detail', 'x']
 _PIECES = [b'"', b'W/', b',', b'*', b'\xb2', b'\xb3', b'\xb9', b'1' * 4400,
            b'0', b'-', b'+', b' ', b'\t', b'GMT', b'99999999999',
            b'Sun, 06 Nov 1994 08:49:37 GMT', b'chunked', b'\x00', b'\xff',
-           b'preferences ', b'1.2', b'latest',
+           b'preferences ', b'1.3', b'latest', b'253402300799',
            b'application/json-patch+json']
 header_values = strategies.one_of(
     strategies.binary(max_size=60).map(

@@ -4,9 +4,12 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pymongo
 
+from cloudprefs import storage
+from cloudprefs.storage import records
 from tests.support import config
 
 
@@ -58,3 +61,27 @@ def test_usage_sync_lets_quota_recount(tmp_path):
     result = manage(tmp_path, url, 'usage_sync')
     assert result.returncode == 0, result.stderr
     assert 'recounted' in result.stdout
+
+
+def test_expire_containers_deletes_what_expired(tmp_path):
+    url = 'sqlite:///%s' % (tmp_path / 'db.sqlite')
+    assert manage(tmp_path, url, 'db_sync').returncode == 0
+    driver = storage.get_driver(config.make_conf(url))
+    try:
+        soon = records.now_s() + 1
+        driver.merge('u', 'brief', {'a': 1}, expiry=records.Expiry(soon))
+        driver.merge('u', 'kept', {}, expiry=records.Expiry(soon + 3600))
+        position = driver.feed_position('u')
+        while records.now_s() < soon:
+            time.sleep(0.05)
+        result = manage(tmp_path, url, 'expire_containers')
+        assert result.returncode == 0, result.stderr
+        assert 'Deleted 1 expired containers.' in result.stdout
+        page = driver.changes_since('u', position, 10)
+        assert [(entry.container, entry.revision)
+                for entry in page.changes] == [('brief', None)]
+        assert driver.list_containers('u') == ['kept']
+        again = manage(tmp_path, url, 'expire_containers')
+        assert 'Deleted 0 expired containers.' in again.stdout
+    finally:
+        driver.close()

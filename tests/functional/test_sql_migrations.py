@@ -13,6 +13,7 @@ from cloudprefs.storage import exceptions
 from cloudprefs.storage import path_index
 from cloudprefs.storage import sql
 from cloudprefs.storage import sql_migration
+from cloudprefs.storage import sql_tables
 from tests.support import config
 from tests.support.config import make_conf
 from tests.support import sqlservers
@@ -47,10 +48,15 @@ def migrate(url, revision):
 def test_upgrade_from_empty(empty_url):
     assert migrate(empty_url, 'head') == sql_migration.head_revision()
     assert migrate(empty_url, 'head') == sql_migration.head_revision()
-    columns = {column['name'] for column in sa.inspect(
-        sa.create_engine(empty_url)).get_columns('containers')}
-    assert columns == {'user_id', 'name', 'revision', 'modified_us', 'size',
-                       'value', 'path_index', 'path_index_revision'}
+    inspector = sa.inspect(sa.create_engine(empty_url))
+    columns = {column['name']
+               for column in inspector.get_columns('containers')}
+    # The migrations make what the table model says.
+    assert columns == {column.name
+                       for column in sql_tables.containers.columns}
+    assert 'expires_at' in columns
+    assert 'containers_by_expiry' in {
+        index['name'] for index in inspector.get_indexes('containers')}
 
 
 def test_upgrade_from_first_revision_keeps_data(empty_url):

@@ -51,6 +51,15 @@ def test_events_of_changes():
         records.Change('delete', 'u', 'c', None, 0), context)
     assert event_type == 'cloudprefs.container.delete'
     assert (payload['revision'], payload['bytes']) == (None, 0)
+    assert 'reason' not in payload
+    # An expired container's deletion, by a sweep: no request made it.
+    event_type, payload = notifications.event_for(
+        records.Change('delete', 'u', 'c', None, 0, reason='expired'), None)
+    assert event_type == 'cloudprefs.container.delete'
+    assert payload == {'user_id': 'u', 'project_id': None,
+                       'request_id': None, 'initiator_user_id': None,
+                       'container': 'c', 'revision': None, 'bytes': 0,
+                       'reason': 'expired'}
     assert notifications.event_for(
         records.Change('purge', 'u', None, None, 0, 3), context) == (
         'cloudprefs.user.purge',

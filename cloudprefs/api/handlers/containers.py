@@ -15,6 +15,7 @@ import webob
 from cloudprefs.api import body
 from cloudprefs.api import conditional
 from cloudprefs.api import errors
+from cloudprefs.api import expiry
 from cloudprefs.api.handlers import feed
 from cloudprefs.api import microversion
 from cloudprefs.policies import containers as rules
@@ -147,6 +148,7 @@ def _with_headers(response, headers):
 def _read_answer(req, read):
     """200 with what was read and its container's validators, or 304."""
     headers = _validators(read.revision, read.modified_at)
+    headers.update(expiry.headers(req, read.expires_at))
     if conditional.not_modified(req, headers['ETag'], read.modified_at):
         return _not_modified(headers)
     return _json_text_response(read.text, headers)
@@ -186,11 +188,16 @@ def _wants_details(req):
                           'detail must be true or false.')
 
 
-def _detail(name, meta):
+def _detail(req, name, meta):
     """One container of a detailed listing."""
-    return {'name': name, 'bytes': meta.size,
-            'etag': conditional.etag(meta.revision),
-            'last_modified': conditional.iso_time(meta.modified_us)}
+    detail = {'name': name, 'bytes': meta.size,
+              'etag': conditional.etag(meta.revision),
+              'last_modified': conditional.iso_time(meta.modified_us)}
+    if req.api_version >= microversion.EXPIRY:
+        detail['expires_at'] = (
+            None if meta.expires_at is None
+            else conditional.iso_time(meta.expires_at * 1000000))
+    return detail
 
 
 @policy_rule(rules.LIST_CONTAINERS)
@@ -231,7 +238,8 @@ def list_containers(req):
             req.path_url, urllib.parse.urlencode(query))
     listing = names
     if detailed:
-        listing = [_detail(name, meta) for name, meta in details[:limit]]
+        listing = [_detail(req, name, meta)
+                   for name, meta in details[:limit]]
     # A detailed listing's ETag changes with any container in it.
     headers['ETag'] = conditional.listing_etag(listing)
     if conditional.not_modified(req, headers['ETag']):
@@ -254,6 +262,7 @@ def get_container(req, container):
         meta = req.storage.get_meta(req.owner_id, container)
         modified_at = meta.modified_us / 1e6
         headers = _validators(meta.revision, modified_at)
+        headers.update(expiry.headers(req, meta.expires_at))
         if conditional.not_modified(req, headers['ETag'], modified_at):
             return _with_headers(_not_modified(headers), watched)
         if req.method == 'HEAD':
@@ -272,7 +281,8 @@ def create_or_merge_container(req, container):
     _require_object(value)
     body.check_depth(0, value, req.limits.max_depth)
     return _no_content(req.storage.merge(req.owner_id, container, value,
-                                         precondition=precondition))
+                                         precondition=precondition,
+                                         expiry=expiry.requested(req)))
 
 
 @policy_rule(rules.WRITE_CONTAINER)
@@ -283,7 +293,8 @@ def replace_container(req, container):
     _require_object(value)
     body.check_depth(0, value, req.limits.max_depth)
     return _no_content(req.storage.replace(req.owner_id, container, value,
-                                           precondition=precondition))
+                                           precondition=precondition,
+                                           expiry=expiry.requested(req)))
 
 
 @policy_rule(rules.WRITE_CONTAINER)
@@ -296,13 +307,14 @@ def patch_container(req, container):
         operations = _read_json_patch(req)
         return _no_content(req.storage.json_patch(
             req.owner_id, container, operations, req.limits.max_depth,
-            precondition=precondition))
+            precondition=precondition, expiry=expiry.requested(req)))
     else:
         patch = _read_merge_patch(req, (MERGE_PATCH_TYPE, JSON_PATCH_TYPE))
     _require_object(patch)
     body.check_depth(0, patch, req.limits.max_depth)
     return _no_content(req.storage.merge_patch(
-        req.owner_id, container, [], patch, precondition=precondition))
+        req.owner_id, container, [], patch, precondition=precondition,
+        expiry=expiry.requested(req)))
 
 
 @policy_rule(rules.DELETE_CONTAINER)
@@ -329,7 +341,8 @@ def set_value(req, container, key_path):
     value = _read_json(req, required=True)
     body.check_depth(len(key_path), value, req.limits.max_depth)
     return _no_content(req.storage.set_value(
-        req.owner_id, container, key_path, value, precondition=precondition))
+        req.owner_id, container, key_path, value, precondition=precondition,
+        expiry=expiry.requested(req)))
 
 
 @policy_rule(rules.SET_VALUE)
@@ -339,7 +352,8 @@ def patch_value(req, container, key_path):
     patch = _read_merge_patch(req)
     body.check_depth(len(key_path), patch, req.limits.max_depth)
     return _no_content(req.storage.merge_patch(
-        req.owner_id, container, key_path, patch, precondition=precondition))
+        req.owner_id, container, key_path, patch, precondition=precondition,
+        expiry=expiry.requested(req)))
 
 
 @policy_rule(rules.DELETE_VALUE)

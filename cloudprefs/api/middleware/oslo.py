@@ -87,19 +87,20 @@ class RequestId(request_id.RequestId):
 
 
 # What a browser client needs for conditional requests, paging, usage,
-# watching (Prefer: wait), following the change feed (X-Cursor) and
+# watching (Prefer: wait), following the change feed (X-Cursor),
 # asking for an API version (OpenStack-API-Version, as every OpenStack
-# API with microversions takes it).
+# API with microversions takes it) and expiring containers (1.3).
 CORS_ALLOW_HEADERS = ['Content-Type', 'X-Auth-Token', 'If-Match',
                       'If-None-Match', 'If-Modified-Since',
                       'If-Unmodified-Since', 'Prefer', 'X-User-Id',
                       'X-Roles', 'X-Openstack-Request-Id',
-                      'OpenStack-API-Version']
+                      'OpenStack-API-Version', 'X-Delete-At',
+                      'X-Delete-After', 'X-Remove-Delete-At']
 CORS_EXPOSE_HEADERS = ['ETag', 'Last-Modified', 'Link', 'X-Container-Count',
                        'X-Bytes-Used', 'X-Container-Quota', 'X-Bytes-Quota',
                        'X-Openstack-Request-Id', 'X-Cursor', 'Retry-After',
                        'WWW-Authenticate', 'Accept-Patch',
-                       'OpenStack-API-Version']
+                       'OpenStack-API-Version', 'X-Delete-At']
 CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 
