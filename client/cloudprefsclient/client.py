@@ -32,10 +32,11 @@ SERVICE_TYPE = 'preferences'
 API_VERSION = '1'
 # The microversions this client knows, oldest first. Unless given one, it
 # asks for the newest that both it and the service have.
-API_MICROVERSIONS = ('1.0', '1.1', '1.2')
+API_MICROVERSIONS = ('1.0', '1.1', '1.2', '1.3')
 API_VERSION_HEADER = 'OpenStack-API-Version'
 JSON_PATCH_VERSION = '1.1'
 DETAILED_LISTING_VERSION = '1.2'
+EXPIRY_VERSION = '1.3'
 MERGE_PATCH_TYPE = 'application/merge-patch+json'
 JSON_PATCH_TYPE = 'application/json-patch+json'
 # Requests whose repetition cannot change the outcome: keystoneauth may
@@ -50,13 +51,40 @@ Usage = collections.namedtuple(
 Usage.__doc__ = ('A user\'s totals and limits; a quota is None when the '
                  'service sets none.')
 
-Stat = collections.namedtuple('Stat', ['bytes', 'etag', 'last_modified'])
-Stat.__doc__ = 'What HEAD tells of a container or a value.'
+Stat = collections.namedtuple('Stat', ['bytes', 'etag', 'last_modified',
+                                       'delete_at'], defaults=[None])
+Stat.__doc__ = ('What HEAD tells of a container or a value; ``delete_at``: '
+                'the Unix second it expires (API 1.3), None: never.')
 
 Detail = collections.namedtuple('Detail', ['name', 'bytes', 'etag',
-                                           'last_modified'])
+                                           'last_modified', 'expires_at'],
+                                defaults=[None])
 Detail.__doc__ = ('A container in the detailed listing: its size, ETag '
-                  '(quoted) and modification time (ISO 8601, UTC).')
+                  '(quoted), modification time and (API 1.3) expiry time '
+                  '(ISO 8601, UTC; None: never).')
+
+
+class Expiry:
+    """When a written container expires (API 1.3), for a write's
+    ``expiry=``: ``Expiry.at(unix_seconds)``, ``Expiry.after(seconds)``
+    or ``Expiry.NEVER``. A write without one keeps the container's."""
+
+    def __init__(self, header, value):
+        self.headers = {header: value}
+
+    @classmethod
+    def at(cls, unix_seconds):
+        return cls('X-Delete-At', '%d' % unix_seconds)
+
+    @classmethod
+    def after(cls, seconds):
+        return cls('X-Delete-After', '%d' % seconds)
+
+    def __repr__(self):
+        return 'Expiry(%r)' % self.headers
+
+
+Expiry.NEVER = Expiry('X-Remove-Delete-At', '1')
 
 Change = collections.namedtuple('Change', ['container', 'etag', 'deleted'])
 Change.__doc__ = ('A container\'s latest change in the feed: its ETag '
@@ -120,7 +148,8 @@ class Client:
     Every call takes ``user_id=`` to act on another user's data (the
     API's ``?user_id=``, allowed to administrators by policy). Writes take
     ``if_match=`` (an ETag from an earlier answer, quoted or not, or
-    ``'*'``) and return the container's ETag after the write. Errors raise
+    ``'*'``) and ``expiry=`` (an :class:`Expiry`, API 1.3), and return the
+    container's ETag after the write. Errors raise
     :mod:`cloudprefsclient.exceptions`.
     """
 
@@ -244,12 +273,18 @@ class Client:
         return response
 
     def _write(self, method, container, path, body, user_id, if_match,
-               content_type='application/json', if_none_match=None):
+               content_type='application/json', if_none_match=None,
+               expiry=None):
+        headers = None
+        if expiry is not None:
+            self._require(EXPIRY_VERSION, 'Expiring containers')
+            headers = expiry.headers
         response = self._request(method, paths.url(container, path),
                                  user_id=user_id, body=body,
                                  content_type=content_type,
                                  if_match=if_match,
-                                 if_none_match=if_none_match)
+                                 if_none_match=if_none_match,
+                                 headers=headers)
         return response.headers.get('ETag')
 
     # Reads ---------------------------------------------------------------
@@ -270,7 +305,8 @@ class Client:
         items = self._listing({'detail': 'true'}, lambda item: item['name'],
                               prefix, marker, limit, page_size, user_id)
         return (Detail(item['name'], item['bytes'], item['etag'],
-                       item['last_modified']) for item in items)
+                       item['last_modified'], item.get('expires_at'))
+                for item in items)
 
     def _listing(self, query, name_of, prefix, marker, limit, page_size,
                  user_id):
@@ -314,9 +350,11 @@ class Client:
         response = self._request('HEAD', paths.url(container, path),
                                  user_id=user_id)
         length = response.headers.get('Content-Length')
+        delete_at = response.headers.get('X-Delete-At')
         return Stat(int(length) if length is not None else None,
                     response.headers.get('ETag'),
-                    response.headers.get('Last-Modified'))
+                    response.headers.get('Last-Modified'),
+                    int(delete_at) if delete_at else None)
 
     def usage(self, user_id=None):
         """The user's container count and bytes, and the quotas."""
@@ -418,43 +456,49 @@ class Client:
 
     # Writes --------------------------------------------------------------
 
-    def create(self, container, user_id=None, if_not_exists=False):
+    def create(self, container, user_id=None, if_not_exists=False,
+               expiry=None):
         """Make sure the container exists (an empty one if new); with
         ``if_not_exists``, fail with PreconditionFailed if it does."""
         return self._write('POST', container, None, _NO_BODY, user_id,
                            None,
-                           if_none_match='*' if if_not_exists else None)
+                           if_none_match='*' if if_not_exists else None,
+                           expiry=expiry)
 
-    def merge(self, container, obj, user_id=None, if_match=None):
+    def merge(self, container, obj, user_id=None, if_match=None,
+              expiry=None):
         """Create the container if needed and replace ``obj``'s top-level
         keys in it."""
-        return self._write('POST', container, None, obj, user_id, if_match)
+        return self._write('POST', container, None, obj, user_id, if_match,
+                           expiry=expiry)
 
     def replace(self, container, obj, user_id=None, if_match=None,
-                if_not_exists=False):
+                if_not_exists=False, expiry=None):
         """Make the container exactly ``obj`` (an object)."""
         return self._write('PUT', container, None, obj, user_id, if_match,
-                           if_none_match='*' if if_not_exists else None)
+                           if_none_match='*' if if_not_exists else None,
+                           expiry=expiry)
 
     def set_value(self, container, path, value, user_id=None,
-                  if_match=None):
+                  if_match=None, expiry=None):
         """Set ``value`` (any JSON) at the key path, creating the
         container and missing objects on the way."""
         if not paths.split(path):
             raise ValueError('set_value needs a key path; use replace() '
                              'for a whole container.')
         return self._write('POST', container, path, value, user_id,
-                           if_match)
+                           if_match, expiry=expiry)
 
     def merge_patch(self, container, patch, path=None, user_id=None,
-                    if_match=None):
+                    if_match=None, expiry=None):
         """Apply an RFC 7396 merge patch (``None`` deletes a key) to the
         container or to the value at ``path``."""
         return self._write('PATCH', container, path, patch, user_id,
-                           if_match, content_type=MERGE_PATCH_TYPE)
+                           if_match, content_type=MERGE_PATCH_TYPE,
+                           expiry=expiry)
 
     def json_patch(self, container, operations, user_id=None,
-                   if_match=None):
+                   if_match=None, expiry=None):
         """Apply an RFC 6902 JSON Patch (a list of operations such as
         ``{'op': 'replace', 'path': '/theme/dark', 'value': True}``) to
         the container, all or nothing (API 1.1). Raises Conflict (code
@@ -462,7 +506,8 @@ class Client:
         does not exist; nothing is stored then."""
         self._require(JSON_PATCH_VERSION, 'JSON Patch')
         return self._write('PATCH', container, None, operations, user_id,
-                           if_match, content_type=JSON_PATCH_TYPE)
+                           if_match, content_type=JSON_PATCH_TYPE,
+                           expiry=expiry)
 
     def delete(self, container, path=None, user_id=None, if_match=None):
         """Delete a container, or the key at ``path`` in it. Deleting

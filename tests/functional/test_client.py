@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 import yaml
@@ -377,6 +378,24 @@ def test_patch_applies_a_json_patch(deployment, tmp_path):
     assert old.returncode != 0 and '1.1' in old.stderr
 
 
+def test_set_makes_a_container_expire(deployment):
+    def run(*args):
+        return ok(preference(deployment, 'bob', *args))
+
+    run('set', 'brief', '--value', '{"a": 1}', '--delete-after', '1')
+    deadline = time.monotonic() + 10
+    while preference(deployment, 'bob', 'show', 'brief').returncode == 0:
+        assert time.monotonic() < deadline, 'brief did not expire'
+        time.sleep(0.2)
+    run('set', 'brief', '--value', '{"a": 2}', '--delete-after', '3600')
+    run('set', 'brief', 'b', '--value', '3', '--no-expiry')
+    assert show_json(deployment, 'bob', 'brief') == {'a': 2, 'b': 3}
+    old = openstack(deployment, 'bob', '--os-preference-api-version', '1.2',
+                    'preference', 'set', 'brief', '--value', '{}',
+                    '--delete-after', '60')
+    assert old.returncode != 0 and '1.3' in old.stderr
+
+
 # The tempest plugin -------------------------------------------------------
 
 def tempest_config(deployment):
@@ -414,13 +433,13 @@ def test_tempest_plugin_against_the_deployment(deployment, tmp_path):
         timeout=300)
     tests = [line for line in listed.stdout.splitlines()
              if line.startswith('cloudprefs_tempest_plugin.')]
-    assert len(tests) == 16, listed.stdout + listed.stderr
+    assert len(tests) == 17, listed.stdout + listed.stderr
     result = subprocess.run(
         [venv_command('tempest'), 'run', '--regex', 'cloudprefs',
          '--concurrency', '2'], cwd=workspace, capture_output=True,
         text=True, timeout=600)
     print(result.stdout[-6000:], result.stderr[-3000:])
     assert result.returncode == 0
-    assert '- Passed: 16' in result.stdout
+    assert '- Passed: 17' in result.stdout
     assert '- Failed: 0' in result.stdout
     assert '- Skipped: 0' in result.stdout

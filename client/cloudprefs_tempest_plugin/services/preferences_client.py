@@ -29,9 +29,10 @@ class PreferencesClient(rest_client.RestClient):
     api_version = 'v1'
 
     def _headers(self, if_match=None, if_none_match=None,
-                 content_type='application/json', microversion=None):
-        headers = {'Content-Type': content_type,
-                   'Accept': 'application/json'}
+                 content_type='application/json', microversion=None,
+                 extra=None):
+        headers = dict(extra or {}, **{'Content-Type': content_type,
+                                       'Accept': 'application/json'})
         if microversion:
             headers[API_VERSION_HEADER] = 'preferences ' + microversion
         if if_match:
@@ -98,6 +99,13 @@ class PreferencesClient(rest_client.RestClient):
         return self._write('PATCH', _url(container, user_id=user_id),
                            operations, content_type=JSON_PATCH_TYPE,
                            microversion=microversion, **conditions)
+
+    def stat_container(self, container, microversion=None):
+        """The response to HEAD of a container."""
+        resp, _ = self.request('HEAD', _url(container), headers=self._headers(
+            microversion=microversion))
+        self.expected_success(200, resp.status)
+        return resp
 
     def read_versions(self):
         """``(response, document)`` of the version document at the

@@ -2,6 +2,7 @@
 (see conftest.py for what it needs)."""
 
 import os
+import time
 
 import pytest
 from keystoneauth1 import exceptions as ksa_exceptions
@@ -236,3 +237,24 @@ def test_the_detailed_listing_matches_stat(prefs):
         stat = prefs.stat(detail.name)
         assert (detail.bytes, detail.etag) == (stat.bytes, stat.etag)
         assert detail.last_modified.endswith('Z')
+
+
+def test_a_container_expires(prefs):
+    prefs.merge('brief', {'a': 1}, expiry=client.Expiry.after(3600))
+    stat = prefs.stat('brief')
+    assert stat.delete_at is not None
+    (detail,) = list(prefs.list_details(prefix='brief'))
+    assert detail.expires_at.endswith('Z')
+    prefs.merge('brief', {}, expiry=client.Expiry.NEVER)
+    assert prefs.stat('brief').delete_at is None
+    prefs.merge('brief', {}, expiry=client.Expiry.after(1))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            prefs.get('brief')
+        except exceptions.NotFound:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError('the container did not expire')
+    assert 'brief' not in list(prefs.list())

@@ -312,3 +312,24 @@ def test_a_detailed_listing_reads_page_after_page(recorder,
     old = make_client(recorder, api_version='1.1')
     with pytest.raises(exceptions.VersionNotAvailable):
         old.list_details()
+
+
+def test_expiry_on_the_wire(recorder, service_versions):
+    service_versions('1.0', '1.3')
+    recorder.answers.extend([(204, {'ETag': '"1"'}, '')] * 3 + [
+        (200, {'ETag': '"1"',
+               'X-Delete-At': '1800000000'}, '')])
+    prefs = make_client(recorder)
+    prefs.merge('c', {}, expiry=client.Expiry.at(1800000000))
+    prefs.set_value('c', 'k', 1, expiry=client.Expiry.after(60))
+    prefs.json_patch('c', [], expiry=client.Expiry.NEVER)
+    assert prefs.stat('c').delete_at == 1800000000
+    sent = [request[2] for request in api_requests(recorder)]
+    assert sent[0]['X-Delete-At'] == '1800000000'
+    assert sent[1]['X-Delete-After'] == '60'
+    assert sent[2]['X-Remove-Delete-At'] == '1'
+    assert all(headers['OpenStack-API-Version'] == 'preferences 1.3'
+               for headers in sent)
+    old = make_client(recorder, api_version='1.2')
+    with pytest.raises(exceptions.VersionNotAvailable, match='1.3'):
+        old.merge('c', {}, expiry=client.Expiry.after(60))

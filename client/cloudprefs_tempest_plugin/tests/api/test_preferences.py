@@ -1,6 +1,8 @@
 """API tests of every v1 operation, isolation between users, the admin
 scope, conditional writes, the size limit and the quota."""
 
+import time
+
 from tempest import config
 from tempest.lib import decorators
 from tempest.lib import exceptions as lib_exc
@@ -259,3 +261,31 @@ class QuotaTest(base.BaseCloudprefsTest):
         _, listed = self.client.list_details(microversion='1.1',
                                              prefix=prefix)
         self.assertEqual(names, listed)
+
+    @decorators.idempotent_id('f2f2a2eb-31b8-4b5e-9d99-f2c1557e0d23')
+    def test_expiring_container(self):
+        name = self.unique_name('expiring')
+        self.client.create_or_merge(name, {'a': 1}, microversion='1.3',
+                                    extra={'X-Delete-After': '3600'})
+        resp = self.client.stat_container(name, microversion='1.3')
+        self.assertIn('x-delete-at', resp)
+        self.assertNotIn(
+            'x-delete-at', self.client.stat_container(name, '1.0'))
+        self.client.create_or_merge(name, {}, microversion='1.3',
+                                    extra={'X-Remove-Delete-At': '1'})
+        resp = self.client.stat_container(name, microversion='1.3')
+        self.assertNotIn('x-delete-at', resp)
+        self.assert_error(lib_exc.BadRequest, 'cloudprefs.bad_request',
+                          self.client.create_or_merge, name, {},
+                          microversion='1.3',
+                          extra={'X-Delete-At': '1000'})
+        self.client.create_or_merge(name, {}, microversion='1.3',
+                                    extra={'X-Delete-After': '1'})
+        for _attempt in range(50):
+            try:
+                self.client.read(name)
+            except lib_exc.NotFound:
+                break
+            time.sleep(0.2)
+        else:
+            self.fail('the container did not expire')

@@ -36,6 +36,26 @@ def _parse_json(text, what):
                                           % (what, error))
 
 
+def _add_json_source(parser, what):
+    """--value JSON or --file FILE, one of them required; the group."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--value', metavar='<json>',
+                        help='The %s, as JSON text' % what)
+    source.add_argument('--file', metavar='<file>',
+                        type=argparse.FileType('r', encoding='utf-8'),
+                        help='Read the %s from this file ("-": standard '
+                             'input)' % what)
+    return source
+
+
+def _read_json_source(parsed_args):
+    """The JSON of --file or --value."""
+    if parsed_args.file is not None:
+        with parsed_args.file:
+            return _parse_json(parsed_args.file.read(), 'The file')
+    return _parse_json(parsed_args.value, '--value')
+
+
 def _add_user_option(parser):
     parser.add_argument(
         '--user', metavar='<user-id>', dest='user_id',
@@ -136,18 +156,14 @@ class SetPreference(command.Command):
     merge patch instead. Without PATH: the object given replaces the
     container, or with --merge its top-level keys are set. Each --property
     KEY=VALUE sets one key (VALUE is JSON when it parses, else a string).
+    --delete-after/--delete-at/--no-expiry set or clear when the container
+    expires (API 1.3); without them it keeps its expiry.
     """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         _add_target_arguments(parser)
-        source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument('--value', metavar='<json>',
-                            help='The value, as JSON text')
-        source.add_argument('--file', metavar='<file>',
-                            type=argparse.FileType('r', encoding='utf-8'),
-                            help='Read the JSON value from this file '
-                                 '("-": standard input)')
+        source = _add_json_source(parser, 'value')
         source.add_argument('--property', metavar='<key=value>',
                             action='append', dest='properties',
                             help='Set this key (repeat for more)')
@@ -157,13 +173,31 @@ class SetPreference(command.Command):
         parser.add_argument('--if-match', metavar='<etag>',
                             help='Write only if the container is still at '
                                  'this revision')
+        expiry = parser.add_mutually_exclusive_group()
+        expiry.add_argument('--delete-after', metavar='<seconds>', type=int,
+                            help='The container expires this many seconds '
+                                 'from now (API 1.3)')
+        expiry.add_argument('--delete-at', metavar='<unix-time>', type=int,
+                            help='The container expires at this Unix time '
+                                 '(API 1.3)')
+        expiry.add_argument('--no-expiry', action='store_true',
+                            default=False,
+                            help='The container no longer expires '
+                                 '(API 1.3)')
         _add_user_option(parser)
         return parser
 
     def take_action(self, parsed_args):
+        try:
+            self._set(parsed_args)
+        except exceptions.VersionNotAvailable as error:
+            raise osc_exceptions.CommandError(str(error))
+
+    def _set(self, parsed_args):
         prefs = _client(self)
         target = dict(user_id=parsed_args.user_id,
-                      if_match=parsed_args.if_match)
+                      if_match=parsed_args.if_match,
+                      expiry=_expiry(parsed_args))
         container, path = parsed_args.container, parsed_args.path
         if parsed_args.properties:
             values = {}
@@ -187,13 +221,10 @@ class SetPreference(command.Command):
                 etag = prefs.set_value(
                     container, paths.split(path) + [key], value,
                     user_id=parsed_args.user_id,
-                    if_match=etag if parsed_args.if_match else None)
+                    if_match=etag if parsed_args.if_match else None,
+                    expiry=target['expiry'])
             return
-        if parsed_args.file is not None:
-            with parsed_args.file:
-                value = _parse_json(parsed_args.file.read(), 'The file')
-        else:
-            value = _parse_json(parsed_args.value, '--value')
+        value = _read_json_source(parsed_args)
         if path is not None:
             if parsed_args.merge:
                 prefs.merge_patch(container, value, path=path, **target)
@@ -210,6 +241,18 @@ class SetPreference(command.Command):
             prefs.replace(container, value, **target)
 
 
+def _expiry(parsed_args):
+    """The write's client.Expiry from --delete-after/--delete-at/
+    --no-expiry, or None."""
+    if parsed_args.delete_after is not None:
+        return client.Expiry.after(parsed_args.delete_after)
+    if parsed_args.delete_at is not None:
+        return client.Expiry.at(parsed_args.delete_at)
+    if parsed_args.no_expiry:
+        return client.Expiry.NEVER
+    return None
+
+
 class PatchPreference(command.Command):
     """Apply a JSON Patch (RFC 6902) to a container, all or nothing
 
@@ -223,13 +266,7 @@ class PatchPreference(command.Command):
         parser = super().get_parser(prog_name)
         parser.add_argument('container', metavar='<container>',
                             help='Container name')
-        source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument('--value', metavar='<json>',
-                            help='The patch, as JSON text')
-        source.add_argument('--file', metavar='<file>',
-                            type=argparse.FileType('r', encoding='utf-8'),
-                            help='Read the patch from this file ("-": '
-                                 'standard input)')
+        _add_json_source(parser, 'patch')
         parser.add_argument('--if-match', metavar='<etag>',
                             help='Patch only if the container is still at '
                                  'this revision')
@@ -237,11 +274,7 @@ class PatchPreference(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        if parsed_args.file is not None:
-            with parsed_args.file:
-                operations = _parse_json(parsed_args.file.read(), 'The file')
-        else:
-            operations = _parse_json(parsed_args.value, '--value')
+        operations = _read_json_source(parsed_args)
         try:
             _client(self).json_patch(parsed_args.container, operations,
                                      user_id=parsed_args.user_id,
