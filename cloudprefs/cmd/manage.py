@@ -11,9 +11,11 @@
 
 export writes every user's containers as JSON lines, one container a line:
 ``{"user_id": ..., "container": ..., "value": {...}, "revision": ...,
-"modified_at": ...}``; import reads the same lines and stores each
-container whole (it gets a new revision), so data moves between any two
-drivers, MongoDB to SQL or back.
+"modified_at": ..., "expires_at": ...}`` (``expires_at``, the Unix
+second the container expires, only when it does); import reads the same
+lines and stores each container whole, with its expiry (it gets a new
+revision; one expired meanwhile is left out), so data moves between any
+two drivers, MongoDB to SQL or back.
 """
 
 import contextlib
@@ -29,6 +31,7 @@ from cloudprefs import purge
 from cloudprefs import service
 from cloudprefs import storage
 from cloudprefs.storage import document
+from cloudprefs.storage import records
 
 
 def db_sync(conf, args):
@@ -73,10 +76,12 @@ def _open(path, mode, default):
 
 def _export_line(user_id, name, read):
     # The stored compact JSON goes out as it is, never parsed.
+    expiry = ('' if read.expires_at is None
+              else ',"expires_at":%d' % read.expires_at)
     return '{"user_id":%s,"container":%s,"value":%s,"revision":%d,' \
-        '"modified_at":%s}\n' % (
+        '"modified_at":%s%s}\n' % (
             document.compact_json(user_id), document.compact_json(name),
-            read.text, read.revision, json.dumps(read.modified_at))
+            read.text, read.revision, json.dumps(read.modified_at), expiry)
 
 
 def export(conf, args):
@@ -93,7 +98,7 @@ def export(conf, args):
 def import_(conf, args):
     """Store the containers of an export, each replaced whole."""
     driver = storage.get_driver(conf)
-    count = 0
+    count = expired = 0
     with _open(args.input, 'r', sys.stdin) as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -104,12 +109,22 @@ def import_(conf, args):
                                         record['container'], record['value'])
                 if not isinstance(value, dict):
                     raise ValueError('value is not an object')
+                expires_at = record.get('expires_at')
+                if expires_at is not None and (
+                        type(expires_at) is not int or expires_at < 0):
+                    raise ValueError('expires_at is not a Unix second')
             except Exception as error:
                 sys.exit('cloudprefs-manage: line %d is not an exported '
                          'container: %s' % (number, error))
-            driver.replace(user_id, name, value)
+            if records.is_expired(expires_at):
+                expired += 1
+                continue
+            driver.replace(user_id, name, value,
+                           expiry=records.Expiry(expires_at))
             count += 1
-    print('Imported %d containers.' % count, file=sys.stderr)
+    print('Imported %d containers%s.' % (
+        count, ' (%d expired since the export left out)' % expired
+        if expired else ''), file=sys.stderr)
 
 
 def purge_deleted_users(conf, args):

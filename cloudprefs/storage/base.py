@@ -126,7 +126,8 @@ class StorageDriver(primitives.Primitives):
                                EXPORT_BATCH)
             for user_id, name, stored in batch:
                 yield user_id, name, records.Read(
-                    stored.text, stored.revision, stored.modified_us)
+                    stored.text, stored.revision, stored.modified_us,
+                    stored.expires_at)
             if len(batch) < EXPORT_BATCH:
                 return
             after = batch[-1][:2]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from cloudprefs.storage import mongodb as mongodb_driver
+from cloudprefs.storage import records
 from cloudprefs.storage import sql
 from tests import storage_contract
 from tests.support import config
@@ -16,9 +17,14 @@ from tests.support.config import make_conf
 USERS = ['alice', 'bob', 'bob ', 'Bob', '🦄', "o'brien", '$cmd', 'a.b']
 
 
+# Far enough ahead to outlast the test; carried by every hop.
+EXPIRES_AT = records.now_s() + 30 * 24 * 3600
+
+
 def fill(driver):
     for user in USERS:
-        driver.merge(user, 'defaults', {'build_config': ['a', 'b']})
+        driver.merge(user, 'defaults', {'build_config': ['a', 'b']},
+                     expiry=records.Expiry(EXPIRES_AT))
         for index, key in enumerate(storage_contract.ODD_KEYS):
             name = key or 'empty'
             driver.merge(user, name, {key: {key: index},
@@ -26,7 +32,7 @@ def fill(driver):
 
 
 def snapshot(driver):
-    return [(user, name, canonical(container.value))
+    return [(user, name, canonical(container.value), container.expires_at)
             for user, name, container in driver.export_containers()]
 
 
@@ -37,7 +43,7 @@ def manage(workdir, url, *args, stdin=None):
     script = os.path.join(os.path.dirname(sys.executable),
                           'cloudprefs-manage')
     result = subprocess.run([script, '--config-file', conf_path, *args],
-                            capture_output=True, timeout=300)
+                            input=stdin, capture_output=True, timeout=300)
     assert result.returncode == 0, result.stderr.decode()
     return result
 
@@ -49,6 +55,7 @@ def test_export_import_round_trip_across_drivers(tmp_path, mongodb_url,
     fill(source)
     expected = snapshot(source)
     assert len(expected) == len(USERS) * (1 + len(storage_contract.ODD_KEYS))
+    assert [row[3] for row in expected].count(EXPIRES_AT) == len(USERS)
     source.close()
 
     chain = [mongodb_url, connection_for('postgresql'),
@@ -82,3 +89,30 @@ def test_import_refuses_a_bad_line(tmp_path):
         capture_output=True, timeout=60)
     assert result.returncode != 0
     assert b'line 2' in result.stderr
+
+
+def test_import_leaves_out_what_expired_since_the_export(tmp_path):
+    url = 'sqlite:///%s' % (tmp_path / 'db.sqlite')
+    manage(str(tmp_path), url, 'db_sync')
+    result = manage(str(tmp_path), url, 'import', stdin=(
+        b'{"user_id": "u", "container": "gone", "value": {},'
+        b' "expires_at": 1000}\n'
+        b'{"user_id": "u", "container": "kept", "value": {"a": 1},'
+        b' "expires_at": 253402300799}\n'
+        b'{"user_id": "u", "container": "always", "value": {}}\n'))
+    assert b'Imported 2 containers (1 expired' in result.stderr
+    driver = sql.SQLDriver(url, make_conf(url))
+    try:
+        assert driver.list_containers('u') == ['always', 'kept']
+        assert driver.get_meta('u', 'kept').expires_at == 253402300799
+        assert driver.get_meta('u', 'always').expires_at is None
+    finally:
+        driver.close()
+    bad = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'cloudprefs-manage'),
+         '--config-file', config.write_config_file(
+             str(tmp_path / 'bad.conf'), {'database': {'connection': url}}),
+         'import'],
+        input=b'{"user_id": "u", "container": "c", "value": {},'
+              b' "expires_at": "soon"}\n', capture_output=True, timeout=60)
+    assert bad.returncode != 0 and b'line 1' in bad.stderr
