@@ -8,6 +8,24 @@ import pytest
 from tests.support import mongodb
 
 
+# The slow part of the suite: what starts a Keystone, RabbitMQ clients,
+# uwsgi, several servers per test, builds wheels or documentation, or
+# fuzzes. "tools/run-tests.sh -m 'not slow'" leaves it out for a quick
+# inner loop; the README's command runs everything.
+SLOW = {
+    'tests/functional/test_client.py', 'tests/functional/test_packaging.py',
+    'tests/functional/test_keystone.py', 'tests/functional/test_uwsgi.py',
+    'tests/functional/test_notifications.py',
+    'tests/functional/test_devstack_plugin.py',
+    'tests/functional/test_workers.py', 'tests/functional/test_outage.py',
+    'tests/functional/test_concurrency.py',
+    'tests/functional/test_fuzz_openapi.py',
+    'tests/functional/test_fuzz_headers.py',
+    'tests/functional/test_export_import.py',
+    'tests/unit/test_docs.py::test_sphinx_builds_without_warnings',
+}
+
+
 def pytest_configure(config):
     """A run stopped with SIGTERM (a CI timeout, kill) ends as Ctrl-C
     does: pytest then tears every fixture down, and the servers the tests
@@ -16,6 +34,14 @@ def pytest_configure(config):
         raise KeyboardInterrupt('stopped by signal %d' % signum)
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module, _, rest = item.nodeid.partition('::')
+        if module in SLOW or '%s::%s' % (module, rest.split('[')[0]) \
+                in SLOW:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope='session')
