@@ -226,10 +226,9 @@ class StorageDriver(primitives.Primitives):
                     precondition.check(meta and meta.revision)
                 if meta is None:
                     return records.Written(None, None)
-                usage = (records.UsageChange(-1, -meta.size, self.quota)
-                         if self.enforces_quota else None)
                 position = retry.call(deadline, self.delete_if_revision,
-                                      user_id, name, meta.revision, usage)
+                                      user_id, name, meta.revision,
+                                      self._removal_usage(meta.size))
                 if position:
                     return self._deleted(user_id, name, position)
                 retry.pause_after_lost_race(deadline)
@@ -239,14 +238,9 @@ class StorageDriver(primitives.Primitives):
         its tombstone in the feed, its usage given back, a ``delete``
         change announced with reason ``expired``. Whether it went."""
         self._recent.forget(user_id, name)
-        usage = (records.UsageChange(-1, -size, self.quota)
-                 if self.enforces_quota else None)
         position = retry.call(deadline, self.delete_if_revision, user_id,
-                              name, revision, usage)
-        if position:
-            self._announce(records.Change('delete', user_id, name, None, 0,
-                                          position=position,
-                                          reason='expired'))
+                              name, revision, self._removal_usage(size))
+        self._deleted(user_id, name, position, reason='expired')
         return bool(position)
 
     def expire_containers(self, batch=500):
@@ -266,11 +260,16 @@ class StorageDriver(primitives.Primitives):
             if len(found) < batch:
                 return expired
 
-    def _deleted(self, user_id, name, position):
+    def _removal_usage(self, size):
+        """The usage change of deleting a container of ``size`` bytes."""
+        return (records.UsageChange(-1, -size, self.quota)
+                if self.enforces_quota else None)
+
+    def _deleted(self, user_id, name, position, reason=None):
         if not position:
             return records.Written(None, None)
         self._announce(records.Change('delete', user_id, name, None, 0,
-                                      position=position))
+                                      position=position, reason=reason))
         return records.Written(None, position)
 
     def delete_all_containers(self, user_id) -> records.Written:

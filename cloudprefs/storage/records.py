@@ -31,9 +31,8 @@ def now_s():
     return int(time.time())
 
 
-def is_expired(expires_at, now=None):
-    return expires_at is not None and expires_at <= (
-        now_s() if now is None else now)
+def is_expired(expires_at):
+    return expires_at is not None and expires_at <= now_s()
 
 
 class Meta(typing.NamedTuple):

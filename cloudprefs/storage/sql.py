@@ -163,10 +163,7 @@ class SQLDriver(base.StorageDriver):
 
     def count_usage(self, user_id):
         with self._raw() as connection:
-            count, size = self._statements['count_live_usage'].fetch_one(
-                connection, user_id=user_id.encode('utf-8'),
-                now=records.now_s())
-        return records.Usage(int(count), int(size))
+            return self._count_usage(connection, user_id, live=True)
 
     def list_expired(self, now, limit):
         with self._raw() as connection:
@@ -175,9 +172,17 @@ class SQLDriver(base.StorageDriver):
         return [(bytes(user).decode('utf-8'), bytes(name).decode('utf-8'),
                  revision, size) for user, name, revision, size in rows]
 
-    def _count_usage(self, connection, user_id):
-        count, size = self._statements['count_usage'].fetch_one(
-            connection, user_id=user_id.encode('utf-8'))
+    def _count_usage(self, connection, user_id, live=False):
+        """The user's containers and bytes: the live ones (``live``, for
+        reads), or every row, as the usage record counts until the
+        sweep."""
+        user = user_id.encode('utf-8')
+        if live:
+            count, size = self._statements['count_live_usage'].fetch_one(
+                connection, user_id=user, now=records.now_s())
+        else:
+            count, size = self._statements['count_usage'].fetch_one(
+                connection, user_id=user)
         return records.Usage(int(count), int(size))
 
     def list_stored(self, after, limit):

@@ -241,6 +241,9 @@ def compile_statements(dialect):
                    path_index_revision=bind('path_index_revision'),
                    expires_at=bind('expires_at'))
     at_revision = c.revision == bind('seen_revision')
+    users_totals = sa.select(sa.func.count(),
+                             sa.func.coalesce(sa.func.sum(c.size), 0)
+                             ).where(c.user_id == bind('user_id'))
     name = 'mysql' if dialect.name == 'mariadb' else dialect.name
     key_path = "'$.\"' || :{0} || '\"'" if name == 'sqlite' else (
         "CONCAT('$.\"', :{0}, '\"')" if name == 'mysql' else ':{0}')
@@ -278,13 +281,9 @@ def compile_statements(dialect):
         'lock_usage': sa.select(u.containers, u.bytes)
         .where(u.user_id == bind('user_id')).with_for_update(),
         # Every row: what the usage record counts until the sweep.
-        'count_usage': sa.select(sa.func.count(),
-                                 sa.func.coalesce(sa.func.sum(c.size), 0))
-        .where(c.user_id == bind('user_id')),
+        'count_usage': users_totals,
         # What reads of usage count: the containers not expired.
-        'count_live_usage': sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(c.size), 0))
-        .where(c.user_id == bind('user_id'), live(bind('now'))),
+        'count_live_usage': users_totals.where(live(bind('now'))),
         'list_expired': sa.select(c.user_id, c.name, c.revision, c.size)
         .where(c.expires_at <= bind('now'))
         .order_by(c.expires_at).limit(bind('limit')),
