@@ -110,6 +110,17 @@ def _meta(doc):
     return records.Meta(doc['r'], doc['m'], doc['s'], doc.get('e'))
 
 
+def _with_expiry(update, expires_at):
+    """``update`` setting the container's ``e``, or removing it: only
+    containers that expire have one, so the sparse ``expiry`` index holds
+    those alone."""
+    if expires_at is None:
+        update['$unset'] = {'e': ''}
+    else:
+        update['$set']['e'] = expires_at
+    return update
+
+
 def _live(now):
     """The filter of containers not expired at ``now`` (a missing or
     null ``e``: never)."""
@@ -306,7 +317,9 @@ class MongoDBDriver(base.StorageDriver):
         write_id = bson.ObjectId()
         state = {'u': user_id, 'c': name, 'r': new.revision,
                  'm': new.modified_us, 's': new.size, 'd': _escaped(new),
-                 'e': new.expires_at, 'q': None, 'w': write_id}
+                 'q': None, 'w': write_id}
+        if new.expires_at is not None:
+            state['e'] = new.expires_at
         with self._writing():
             with self._reservation(user_id, usage) as kept:
                 # Over a tombstone, or as a new document.
@@ -327,10 +340,10 @@ class MongoDBDriver(base.StorageDriver):
             with self._reservation(user_id, usage) as kept:
                 result = self._collection.update_one(
                     {'u': user_id, 'c': name, 'r': revision, 'x': LIVE},
-                    {'$set': {'r': new.revision, 'm': new.modified_us,
-                              's': new.size, 'd': _escaped(new),
-                              'e': new.expires_at, 'q': None,
-                              'w': write_id}})
+                    _with_expiry({'$set': {
+                        'r': new.revision, 'm': new.modified_us,
+                        's': new.size, 'd': _escaped(new), 'q': None,
+                        'w': write_id}}, new.expires_at))
                 if result.matched_count != 1:
                     return 0
                 kept()
