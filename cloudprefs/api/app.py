@@ -3,6 +3,7 @@
 import functools
 import logging
 
+from cloudprefs.api import body
 from cloudprefs.api import conditional
 from cloudprefs.api import deploy
 from cloudprefs.api import errors
@@ -149,10 +150,8 @@ class V1Application:
                 'was changed.' % (error.index, error.operation,
                                   error.reason))
         if isinstance(error, exceptions.TooDeep):
-            return errors.error_response(
-                environ, 400, errors.TOO_DEEP,
-                'The write would nest %d levels below the container; the '
-                'limit is %d.' % (error.depth, error.limit))
+            return errors.response_for(environ, body.too_deep(error.depth,
+                                                              error.limit))
         if isinstance(error, exceptions.RevisionMismatch):
             headers = {}
             if error.current is not None:

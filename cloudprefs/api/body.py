@@ -166,10 +166,15 @@ def parse(raw):
 depth = document.depth
 
 
+def too_deep(total, max_depth):
+    """The error of a write that would nest ``total`` levels."""
+    return errors.APIError(
+        400, errors.TOO_DEEP,
+        'The write would nest %d levels below the container; the limit '
+        'is %d.' % (total, max_depth))
+
+
 def check_depth(path_length, value, max_depth):
     total = path_length + depth(value)
     if total > max_depth:
-        raise errors.APIError(
-            400, errors.TOO_DEEP,
-            'The write would nest %d levels below the container; the limit '
-            'is %d.' % (total, max_depth))
+        raise too_deep(total, max_depth)

@@ -46,17 +46,8 @@ EXPIRY = microversion_parse.parse_version_string('1.3')
 _VARY = ('Vary', HEADER)
 
 
-def _version(text):
-    version = microversion_parse.parse_version_string(text)
-    version.min_version = microversion_parse.parse_version_string(
-        MIN_VERSION)
-    version.max_version = microversion_parse.parse_version_string(
-        MAX_VERSION)
-    return version
-
-
 # Most requests send no header: one parsed default for all of them.
-_DEFAULT = _version(MIN_VERSION)
+_DEFAULT = microversion_parse.extract_version({}, SERVICE_TYPE, VERSIONS)
 
 
 def requested(environ):
