@@ -7,7 +7,9 @@ them keeps it. Before 1.3 the headers are ignored, as any unknown header
 was.
 """
 
+import math
 import re
+import time
 
 from cloudprefs.api import errors
 from cloudprefs.api import microversion
@@ -57,7 +59,10 @@ def requested(req):
         after = _seconds(environ[_DELETE_AFTER], 'X-Delete-After')
         if after < 1:
             raise _bad('X-Delete-After must be at least 1 second.')
-        expires_at = now + after
+        # Round the start up: a write at 10.9 s asking for 1 second
+        # expires at 12, so it lives at least the seconds asked for
+        # (Swift truncates, and its 1 second can be 0.1).
+        expires_at = max(now, math.ceil(time.time())) + after
     if expires_at > LATEST:
         raise _bad('The container would expire after the year 9999.')
     return records.Expiry(expires_at)
