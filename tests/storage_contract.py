@@ -23,6 +23,7 @@ import pytest
 
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import owners
 from cloudprefs.storage import path_index
 from cloudprefs.storage import records
 from cloudprefs.storage.records import Expiry
@@ -132,6 +133,26 @@ class StorageContract:
         assert driver.list_users() == sorted([OTHER, USER, 'é', 'z'])
         driver.delete_user('é')
         assert driver.list_users() == sorted([OTHER, USER, 'z'])
+
+    def test_a_layer_is_kept_apart_and_never_listed_as_a_user(self, driver):
+        project = owners.Owner(owners.PROJECT, USER).key
+        domain = owners.Owner(owners.DOMAIN, 'd').key
+        cloud = owners.Owner(owners.CLOUD, None).key
+        driver.merge(USER, 'c', {'user': 1})
+        for key in (project, domain, cloud):
+            driver.merge(key, 'c', {'layer': key})
+        assert driver.get_container(USER, 'c').value == {'user': 1}
+        assert driver.get_container(project, 'c').value == {
+            'layer': project}
+        assert driver.usage(project).containers == 1
+        assert driver.usage(USER).containers == 1
+        assert driver.list_users() == [USER]
+        assert driver.list_layers(owners.PROJECT) == [USER]
+        assert driver.list_layers(owners.DOMAIN) == ['d']
+        assert driver.delete_user(project) == 1
+        assert driver.list_layers(owners.PROJECT) == []
+        assert driver.get_container(USER, 'c').value == {'user': 1}
+        assert driver.get_container(cloud, 'c').value == {'layer': cloud}
 
     # Change feed -------------------------------------------------------------
 

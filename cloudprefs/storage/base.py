@@ -18,6 +18,7 @@ from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import heavy_work
 from cloudprefs.storage import json_patch
+from cloudprefs.storage import owners
 from cloudprefs.storage import primitives
 from cloudprefs.storage import recent
 from cloudprefs.storage import records
@@ -297,8 +298,18 @@ class StorageDriver(primitives.Primitives):
         return deleted
 
     def list_users(self):
-        """Every user id that has data (containers or usage)."""
-        return retry.call(self._deadline(), self.list_user_ids)
+        """Every user id that has data (containers or usage); not the
+        shared layers, which are kept under keys no user id can be."""
+        return [key for key in retry.call(self._deadline(),
+                                          self.list_user_ids)
+                if owners.is_user(key)]
+
+    def list_layers(self, layer):
+        """The ids of the projects (``owners.PROJECT``) or domains
+        (``owners.DOMAIN``) whose layer has data."""
+        found = (owners.parse(key) for key in retry.call(
+            self._deadline(), self.list_user_ids) if not owners.is_user(key))
+        return [owner.id for owner in found if owner.layer == layer]
 
     # Change feed -------------------------------------------------------------
 
