@@ -11,6 +11,7 @@ from cloudprefs.api import microversion
 from cloudprefs.api import paths
 from cloudprefs.api import request as api_request
 from cloudprefs.api import routes
+from cloudprefs.api import scope
 from cloudprefs.api import waiting
 from cloudprefs import feed_expiry
 from cloudprefs import notifications
@@ -108,29 +109,13 @@ class V1Application:
         return handler, kwargs
 
     def _authorize(self, req, rule):
-        """Check ``rule`` for the data owner; set ``req.owner_id``."""
-        context = req.context
-        owner_id = context.user_id
-        try:
-            requested = req.GET.get('user_id')
-        except UnicodeDecodeError:
-            raise errors.APIError(400, errors.BAD_REQUEST,
-                                  'The query string is not valid UTF-8.')
-        if requested is not None:
-            if not api_request.is_valid_user_id(requested):
-                raise errors.APIError(
-                    400, errors.BAD_REQUEST,
-                    'user_id must be 1 to 255 bytes of printable '
-                    'characters.')
-            owner_id = requested
-        if not self.authorizer.authorize(rule, {'user_id': owner_id},
-                                         context):
-            raise errors.APIError(
-                403, errors.FORBIDDEN,
-                'Policy does not allow %s for user %s.' % (
-                    rule, 'you' if owner_id == context.user_id
-                    else 'another'))
-        req.environ[api_request.OWNER_KEY] = owner_id
+        """Check the policy of what the request acts on (the caller's
+        data, another user's, a shared layer); set ``req.owner_id``."""
+        owner, rule, target = scope.requested_owner(req, rule)
+        if not self.authorizer.authorize(rule, target, req.context):
+            raise scope.forbidden(rule, owner, req.context)
+        req.environ[api_request.OWNER_KEY] = owner.key
+        req.environ[api_request.LAYER_KEY] = owner
 
     def _storage_error_response(self, req, error):
         environ = req.environ

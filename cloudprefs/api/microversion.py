@@ -33,6 +33,10 @@ HISTORY = (
     ('1.3', 'Containers that expire: X-Delete-At, X-Delete-After and '
             'X-Remove-Delete-At on writes, X-Delete-At on reads, '
             'expires_at in the detailed listing.'),
+    ('1.4', 'Shared layers: ?scope=project|domain|cloud on every route '
+            'acts on the project\'s, the domain\'s or the cloud\'s '
+            'containers; ?effective=true reads a container, a value or the '
+            'names as the layers merge (cloud, domain, project, user).'),
 )
 VERSIONS = tuple(version for version, _change in HISTORY)
 MIN_VERSION = VERSIONS[0]
@@ -42,6 +46,7 @@ MAX_VERSION = VERSIONS[-1]
 JSON_PATCH = microversion_parse.parse_version_string('1.1')
 DETAILED_LISTING = microversion_parse.parse_version_string('1.2')
 EXPIRY = microversion_parse.parse_version_string('1.3')
+LAYERS = microversion_parse.parse_version_string('1.4')
 
 _VARY = ('Vary', HEADER)
 

@@ -5,6 +5,7 @@ import webob
 # WSGI environ keys set by the pipeline.
 CONTEXT_KEY = 'cloudprefs.context'   # oslo.context RequestContext (auth)
 OWNER_KEY = 'cloudprefs.owner_id'    # whose data the request acts on (app)
+LAYER_KEY = 'cloudprefs.layer'       # the same, as a storage.owners.Owner
 APP_KEY = 'cloudprefs.app'
 API_VERSION_KEY = 'cloudprefs.api_version'  # microversion asked for (app)
 # Set by the server integration (cloudprefs-api, uwsgi): a callable that
@@ -31,9 +32,16 @@ class Request(webob.Request):
 
     @property
     def owner_id(self):
-        """The user whose data this request reads or changes: the caller,
-        or the user named by ?user_id= when policy allows it."""
+        """The storage key of whose data this request reads or changes:
+        the caller, the user named by ?user_id= when policy allows it, or
+        a shared layer (?scope=, see :mod:`cloudprefs.storage.owners`)."""
         return self.environ[OWNER_KEY]
+
+    @property
+    def layer(self):
+        """The :class:`~cloudprefs.storage.owners.Owner` the request acts
+        on: the user of :attr:`owner_id`, or a shared layer."""
+        return self.environ[LAYER_KEY]
 
     @property
     def api_version(self):
@@ -44,6 +52,11 @@ class Request(webob.Request):
     @property
     def storage(self):
         return self.environ[APP_KEY].storage
+
+    @property
+    def authorizer(self):
+        """The application's :class:`~cloudprefs.policy.Authorizer`."""
+        return self.environ[APP_KEY].authorizer
 
     @property
     def feed_waiters(self):

@@ -93,43 +93,49 @@ class Hold:
     the place back.
     """
 
-    __slots__ = ('_waiters', 'user_id', 'container', 'connection_fd',
-                 'position', 'event', 'client_gone')
+    __slots__ = ('_waiters', 'user_id', 'feeds', 'container',
+                 'connection_fd', 'positions', 'event', 'client_gone')
 
-    def __init__(self, waiters, user_id, container, connection_fd):
+    def __init__(self, waiters, feeds, container, connection_fd):
         self._waiters = waiters
-        self.user_id = user_id
+        # The feeds it waits on: the requester's first, then (a watch of
+        # the merged layers) each layer's.
+        self.user_id = feeds[0]
+        self.feeds = feeds
         self.container = container
         self.connection_fd = connection_fd
-        self.position = None
+        self.positions = None
         self.event = threading.Event()
         self.client_gone = False
 
     def arm(self):
         """Start a round: from now on a change wakes the next wait."""
         with self._waiters.lock:
-            self.position = None
+            self.positions = None
             self.event.clear()
 
     def wait(self, position, timeout):
         """Wait up to ``timeout`` seconds for a change after ``position``
-        (the feed position read since :meth:`arm`); whether one may have
-        come (False: the time ran out, or the client is gone)."""
+        (the feed position read since :meth:`arm`; for a hold on several
+        feeds, a mapping of each feed to its position); whether one may
+        have come (False: the time ran out, or the client is gone)."""
+        if not isinstance(position, dict):
+            position = {self.user_id: position}
         with self._waiters.lock:
-            self.position = position
+            self.positions = position
         if self._waiters.released:
             return True
         return self.event.wait(timeout) and not self.client_gone
 
-    def wake_for(self, container, position):
+    def wake_for(self, feed, container, position):
         """Wake for a change of ``container`` (None: of any; a purge, or
-        a move the poll saw) that put the feed at ``position`` (None: a
+        a move the poll saw) that put ``feed`` at ``position`` (None: a
         purge). Called with the waiters' lock held."""
         if (self.container is not None and container is not None
                 and container != self.container):
             return
-        if (position is None or self.position is None
-                or position != self.position):
+        if (position is None or self.positions is None
+                or position != self.positions.get(feed)):
             self.event.set()
 
     def end(self):
@@ -174,19 +180,23 @@ class FeedWaiters:
     def __len__(self):
         return self._count
 
-    def hold(self, user_id, container=None, connection_fd=None):
+    def hold(self, user_id, container=None, connection_fd=None,
+             also=()):
         """A :class:`Hold` for a request of ``user_id`` about to wait (for
         a change of ``container``, or of any), or None when it may not be
         held: answer it at once, with :func:`retry_after`.
         ``connection_fd``: its client's socket, to see the client hang
-        up (None: not seen)."""
+        up (None: not seen). ``also``: more feeds a change of which wakes
+        it (the shared layers under a merged read)."""
         with self.lock:
             holds = self._held.get(user_id, ())
             if (self._count >= self.max_held
                     or len(holds) >= self.max_held_per_user):
                 return None
-            hold = Hold(self, user_id, container, connection_fd)
-            self._held.setdefault(user_id, []).append(hold)
+            hold = Hold(self, (user_id,) + tuple(also), container,
+                        connection_fd)
+            for feed in hold.feeds:
+                self._held.setdefault(feed, []).append(hold)
             self._count += 1
             self._someone_waits.set()
             if self._poller is None:
@@ -198,18 +208,21 @@ class FeedWaiters:
 
     def end(self, hold):
         with self.lock:
-            holds = self._held.get(hold.user_id, [])
-            if hold in holds:
-                holds.remove(hold)
-                self._count -= 1
-            if not holds:
-                self._held.pop(hold.user_id, None)
+            for feed in hold.feeds:
+                holds = self._held.get(feed, [])
+                if hold in holds:
+                    holds.remove(hold)
+                    if feed == hold.user_id:
+                        self._count -= 1
+                if not holds:
+                    self._held.pop(feed, None)
 
     def storage_changed(self, change):
         """Change listener: wake the holds the change concerns."""
         with self.lock:
             for hold in self._held.get(change.user_id, ()):
-                hold.wake_for(change.container, change.position)
+                hold.wake_for(change.user_id, change.container,
+                              change.position)
 
     def release(self):
         with self.lock:
@@ -248,7 +261,7 @@ class FeedWaiters:
                 # A user without a feed (none yet, or purged) is at 0.
                 position = positions.get(user_id, 0)
                 for hold in self._held.get(user_id, ()):
-                    hold.wake_for(None, position)
+                    hold.wake_for(user_id, None, position)
 
     def _wake_for_gone_clients(self):
         if _poll_factory is None:

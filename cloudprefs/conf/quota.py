@@ -1,4 +1,4 @@
-"""[quota] options: per-user limits."""
+"""[quota] options: per-user limits (each shared layer has them too)."""
 
 from oslo_config import cfg
 
@@ -11,7 +11,9 @@ OPTS = [
                help='Most containers one user may have; -1 for unlimited. '
                     'A write that would create one more gets 403 '
                     '(cloudprefs.quota_exceeded). The default keeps one '
-                    'user from filling a shared service.'),
+                    'user from filling a shared service. A project\'s, a '
+                    'domain\'s and the cloud\'s layer (API 1.4) each have '
+                    'the same limit, counted apart.'),
     cfg.IntOpt('bytes_per_user', default=64 * 1024 * 1024, min=UNLIMITED,
                help='Most bytes one user\'s containers may hold, measured as '
                     'compact JSON (as X-Bytes-Used reports); -1 for '

@@ -9,7 +9,9 @@ import itertools
 
 from cloudprefs.policies import base
 from cloudprefs.policies import containers
+from cloudprefs.policies import layers
 
 
 def list_rules():
-    return list(itertools.chain(base.list_rules(), containers.list_rules()))
+    return list(itertools.chain(base.list_rules(), containers.list_rules(),
+                                layers.list_rules()))

@@ -1,6 +1,7 @@
 """cloudprefs-api with auth_strategy = keystone against a real Keystone,
 with the token cache in a real memcached."""
 
+import json
 import time
 import uuid
 
@@ -332,3 +333,77 @@ def test_wrong_service_password_is_503_without_secrets(keystone, memcached,
     assert wrong not in response.text
     assert tokens['alice'] not in response.text
     assert wrong not in server.log()
+
+
+# Shared layers (API 1.4) with real tokens ------------------------------
+
+V14 = {'OpenStack-API-Version': 'preferences 1.4'}
+
+
+@pytest.fixture(scope='module')
+def layer_people(keystone):
+    """Tokens of the policy matrix: members and managers of project
+    demo, its admin (carol), a domain administrator, a member of another
+    project and the cloud administrator (dave)."""
+    suffix = uuid.uuid4().hex[:8]
+    erin = keystone.create_user('erin-' + suffix, 'demo', 'manager')
+    frank = keystone.create_user('frank-' + suffix, 'demo', 'member')
+    keystone.grant_domain_role(frank, 'admin')
+    grace = keystone.create_user('grace-' + suffix, 'other-' + suffix,
+                                 'member')
+    users = {'member': keystone.users['alice'], 'manager': erin,
+             'project_admin': keystone.users['carol'],
+             'domain_admin': frank, 'outsider': grace,
+             'system_admin': keystone.users['dave']}
+    return {'tokens': {name: keystone.token(user)
+                       for name, user in users.items()},
+            'demo': keystone.ensure_project('demo')}
+
+
+def test_the_layer_policy_matrix_with_real_tokens(api, layer_people):
+    tokens, demo = layer_people['tokens'], layer_people['demo']
+    name = 'defaults-' + uuid.uuid4().hex[:8]
+
+    def status(method, who, query, body=None):
+        return call(api, method, '/v1/%s?%s' % (name, query), tokens[who],
+                    body, headers=V14).status_code
+
+    expected_writes = {
+        # (layer query, writer): status
+        ('scope=project', 'member'): 403,
+        ('scope=project', 'manager'): 204,
+        ('scope=project', 'project_admin'): 204,
+        ('scope=project&project_id=' + demo, 'domain_admin'): 403,
+        ('scope=project&project_id=' + demo, 'outsider'): 403,
+        ('scope=project&project_id=' + demo, 'system_admin'): 204,
+        ('scope=domain', 'member'): 403,
+        ('scope=domain', 'manager'): 403,
+        ('scope=domain', 'project_admin'): 403,
+        ('scope=domain', 'domain_admin'): 204,
+        ('scope=domain&domain_id=default', 'system_admin'): 204,
+        ('scope=cloud', 'project_admin'): 403,
+        ('scope=cloud', 'domain_admin'): 403,
+        ('scope=cloud', 'system_admin'): 204,
+    }
+    seen = {key: status('POST', key[1], key[0],
+                        json.dumps({key[1]: key[0]}))
+            for key in expected_writes}
+    assert seen == expected_writes
+    expected_reads = {
+        ('scope=project', 'member'): 200,
+        ('scope=project&project_id=' + demo, 'outsider'): 403,
+        ('scope=project&project_id=' + demo, 'domain_admin'): 403,
+        ('scope=domain', 'member'): 200,     # a project of the domain
+        ('scope=domain', 'outsider'): 200,   # so is grace's
+        ('scope=domain', 'domain_admin'): 200,
+        ('scope=cloud', 'member'): 200,
+        ('scope=cloud', 'outsider'): 200,
+    }
+    seen = {key: status('GET', key[1], key[0]) for key in expected_reads}
+    assert seen == expected_reads
+    merged = call(api, 'GET', '/v1/%s?effective=true' % name,
+                  tokens['member'], headers=V14).json()
+    assert merged == {'manager': 'scope=project',
+                      'project_admin': 'scope=project',
+                      'system_admin': 'scope=project&project_id=' + demo,
+                      'domain_admin': 'scope=domain'}

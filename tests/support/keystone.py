@@ -38,12 +38,12 @@ def keystone_venv():
 
 
 def password_session(auth_url, username, password, project_name=None,
-                     system_scope=None):
+                     system_scope=None, domain_name=None):
     auth = v3.Password(auth_url=auth_url, username=username,
                        password=password, user_domain_name=DOMAIN,
                        project_name=project_name,
                        project_domain_name=DOMAIN if project_name else None,
-                       system_scope=system_scope)
+                       system_scope=system_scope, domain_name=domain_name)
     return ksa_session.Session(auth=auth)
 
 
@@ -175,6 +175,18 @@ class KeystoneServer:
         if system_tokens:
             user['system'] = True
 
+    def grant_domain_role(self, user, role):
+        """``role`` on the Default domain; token() then gives the user
+        tokens scoped to that domain."""
+        self._call('PUT', '/domains/default/users/%s/roles/%s'
+                   % (user['id'], self.role_id(role)))
+        user['domain'] = True
+
+    def delete_project(self, project_id):
+        self._call('PATCH', '/projects/%s' % project_id,
+                   json={'project': {'enabled': False}})
+        self._call('DELETE', '/projects/%s' % project_id)
+
     def register_service(self, service_type, url, name=None):
         """Put a service in the catalog (public, internal and admin at
         ``url`` in RegionOne); returns a function that takes it out."""
@@ -230,6 +242,10 @@ class KeystoneServer:
             return password_session(self.auth_url, user['name'],
                                     user['password'],
                                     system_scope='all').get_token()
+        if user.get('domain'):
+            return password_session(self.auth_url, user['name'],
+                                    user['password'],
+                                    domain_name=DOMAIN).get_token()
         return password_session(self.auth_url, user['name'],
                                 user['password'],
                                 project_name=user['project']).get_token()

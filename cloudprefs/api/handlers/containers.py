@@ -16,6 +16,7 @@ from cloudprefs.api import body
 from cloudprefs.api import conditional
 from cloudprefs.api import errors
 from cloudprefs.api import expiry
+from cloudprefs.api.handlers import effective
 from cloudprefs.api.handlers import feed
 from cloudprefs.api import microversion
 from cloudprefs.policies import containers as rules
@@ -154,6 +155,17 @@ def _read_answer(req, read):
     return _json_text_response(read.text, headers)
 
 
+def _merged_answer(req, text, etag, modified_at):
+    """200 with the merged view (``?effective=true``), or 304."""
+    headers = {'ETag': etag,
+               'Last-Modified': conditional.http_date(modified_at)}
+    # By the ETag only: the newest layer's time does not say when the
+    # merge changed (deleting a layer's container makes it older).
+    if conditional.not_modified(req, etag):
+        return _not_modified(headers)
+    return _json_text_response(text, headers)
+
+
 # /v1 -----------------------------------------------------------------------
 
 _DIGITS = re.compile('[0-9]+')
@@ -205,6 +217,8 @@ def list_containers(req):
     limit = _page_limit(req)
     if 'since' in req.GET:
         return feed.read_changes(req, limit)
+    if effective.requested(req):
+        return _merged_listing(req, limit)
     detailed = _wants_details(req)
     marker = req.GET.get('marker')
     prefix = req.GET.get('prefix')
@@ -229,13 +243,7 @@ def list_containers(req):
         headers['X-Bytes-Quota'] = str(quota.bytes)
     if len(names) > limit:
         names = names[:limit]
-        query = {key: value for key, value in req.GET.items()
-                 if key in ('prefix', 'user_id')}
-        if detailed:
-            query['detail'] = 'true'
-        query.update(limit=str(limit), marker=names[-1])
-        headers['Link'] = '<%s?%s>; rel="next"' % (
-            req.path_url, urllib.parse.urlencode(query))
+        headers['Link'] = _next_link(req, limit, names[-1])
     listing = names
     if detailed:
         listing = [_detail(req, name, meta)
@@ -247,6 +255,32 @@ def list_containers(req):
     return _json_response(listing, headers)
 
 
+def _next_link(req, limit, marker):
+    """The Link to the next page, with the parameters that chose this
+    one."""
+    query = {key: value for key, value in req.GET.items()
+             if key in _PAGE_PARAMETERS}
+    query.update(limit=str(limit), marker=marker)
+    return '<%s?%s>; rel="next"' % (req.path_url,
+                                    urllib.parse.urlencode(query))
+
+
+_PAGE_PARAMETERS = ('prefix', 'user_id', 'detail', 'scope', 'project_id',
+                    'domain_id', 'effective')
+
+
+def _merged_listing(req, limit):
+    """``GET /v1?effective=true`` (1.4): the names of every layer."""
+    names, more = effective.list_names(req, limit, req.GET.get('marker'),
+                                       req.GET.get('prefix'))
+    headers = {'ETag': conditional.listing_etag(names)}
+    if more:
+        headers['Link'] = _next_link(req, limit, names[-1])
+    if conditional.not_modified(req, headers['ETag']):
+        return _not_modified(headers)
+    return _json_response(names, headers)
+
+
 @policy_rule(rules.DELETE_ALL_CONTAINERS)
 def delete_all_containers(req):
     return _no_content(req.storage.delete_all_containers(req.owner_id))
@@ -256,6 +290,8 @@ def delete_all_containers(req):
 
 @policy_rule(rules.GET_CONTAINER)
 def get_container(req, container):
+    if effective.requested(req):
+        return effective.read(req, container, (), _merged_answer)
     watched = _watch(req, container)
     if req.method == 'HEAD' or conditional.is_conditional_read(req):
         # Revision, time and size tell; the value stays in the database.
@@ -329,6 +365,8 @@ def delete_container(req, container):
 
 @policy_rule(rules.GET_VALUE)
 def get_value(req, container, key_path):
+    if effective.requested(req):
+        return effective.read(req, container, key_path, _merged_answer)
     watched = _watch(req, container)
     read = req.storage.get_value(req.owner_id, container, key_path)
     return _with_headers(_read_answer(req, read), watched)

@@ -56,13 +56,14 @@ def _longest_wait(req, seconds):
     return min(seconds, req.changes_conf.max_wait)
 
 
-def _hold(req, container=None):
-    """A :class:`~cloudprefs.api.waiting.Hold` for this request, or None
-    when the process will not hold it."""
+def hold_request(req, container=None, also=()):
+    """A :class:`~cloudprefs.api.waiting.Hold` for this request (waking
+    for changes of the feeds in ``also`` too), or None when the process
+    will not hold it."""
     connection_fd = req.environ.get(api_request.CONNECTION_FD_KEY)
     return req.feed_waiters.hold(
         req.owner_id, container,
-        connection_fd() if connection_fd is not None else None)
+        connection_fd() if connection_fd is not None else None, also=also)
 
 
 def read_changes(req, limit):
@@ -77,7 +78,7 @@ def read_changes(req, limit):
         return _changes_response(
             req.storage.changes_since(req.owner_id, cursor, limit))
     deadline = time.monotonic() + seconds
-    hold = _hold(req)
+    hold = hold_request(req)
     if hold is None:
         page = req.storage.changes_since(req.owner_id, cursor, limit)
         return _changes_response(page, None if page.changes
@@ -138,7 +139,7 @@ def wait_until_changed(req, container, seconds):
     if seconds <= 0:
         return {}
     deadline = time.monotonic() + seconds
-    hold = _hold(req, container)
+    hold = hold_request(req, container)
     if hold is None:
         return {'Retry-After': str(waiting.retry_after(seconds))}
     with hold:

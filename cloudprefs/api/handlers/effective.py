@@ -1,0 +1,172 @@
+"""The merged view of the layers (API 1.4, ``?effective=true``).
+
+A container reads as the caller's layers merge, lowest first: the
+cloud's, the domain's (of the token), the project's (of the token), the
+user's own. Objects merge key by key, recursively; any other value in a
+higher layer replaces the lower one; ``null`` in a higher layer removes
+the key (RFC 7396's merge patch, applied layer over layer). A shared
+layer takes part when policy lets the caller read it.
+
+One read per layer that has the container (one database round trip
+each); the ETag is a digest of every layer's revision of it, so it
+changes when any of them does, and a watch (``Prefer: wait``) wakes on
+a change in any layer's feed.
+"""
+
+import hashlib
+import json
+import time
+
+from cloudprefs.api import conditional
+from cloudprefs.api import errors
+from cloudprefs.api.handlers import feed
+from cloudprefs.api import microversion
+from cloudprefs.api import scope
+from cloudprefs.api import waiting
+from cloudprefs.policies import layers as layer_rules
+from cloudprefs.storage import document
+from cloudprefs.storage import exceptions
+from cloudprefs.storage import owners
+
+_ALONE = ('scope', 'user_id', 'project_id', 'domain_id')
+
+
+def requested(req):
+    """Whether the request asks for the merged view (400 for a value
+    other than true or false, or with a layer named)."""
+    if req.api_version < microversion.LAYERS:
+        return False
+    text = req.GET.get('effective')
+    if text is None or text == 'false':
+        return False
+    if text != 'true':
+        raise errors.APIError(400, errors.BAD_REQUEST,
+                              'effective must be true or false.')
+    named = [name for name in _ALONE if name in req.GET]
+    if named:
+        raise errors.APIError(
+            400, errors.BAD_REQUEST,
+            'effective=true merges the caller\'s own layers; it does not '
+            'go with %s.' % ' or '.join(named))
+    return True
+
+
+def _layers(req):
+    """The storage keys of the layers the caller reads, lowest first."""
+    context = req.context
+    authorizer = req.authorizer
+    reachable = [(owners.CLOUD, None, {}),
+                 (owners.DOMAIN, scope.token_domain(context),
+                  {'domain_id': scope.token_domain(context)}),
+                 (owners.PROJECT, context.project_id,
+                  {'project_id': context.project_id})]
+    keys = []
+    for layer, layer_id, target in reachable:
+        if layer != owners.CLOUD and not layer_id:
+            continue
+        if authorizer.authorize(layer_rules.read_rule(layer), target,
+                                context):
+            keys.append(owners.Owner(layer, layer_id).key)
+    keys.append(req.owner_id)
+    return keys
+
+
+class _Merged:
+    """The container as the layers merge: its value, validators and
+    expiry (the soonest of the layers')."""
+
+    def __init__(self, keys, reads):
+        present = [read for read in reads if read is not None]
+        if not present:
+            raise exceptions.NotFound()
+        value = present[0].value
+        for read in present[1:]:
+            value = document.merge_patch(value, read.value)
+        self.value = value
+        self.etag = merged_etag(keys, [read and read.revision
+                                       for read in reads])
+        self.modified_at = max(read.modified_at for read in present)
+
+
+def merged_etag(keys, revisions):
+    """An ETag of the merged view: every layer's key and revision of the
+    container (None: absent). Never equal to a layer's own ETag."""
+    digest = hashlib.sha256(json.dumps([keys, revisions]).encode('utf-8'))
+    return '"m%s"' % digest.hexdigest()[:31]
+
+
+def _read_all(req, keys, container):
+    reads = []
+    for key in keys:
+        try:
+            reads.append(req.storage.get_container(key, container))
+        except exceptions.NotFound:
+            reads.append(None)
+    return _Merged(keys, reads)
+
+
+def _current_etag(req, keys, container):
+    revisions = []
+    for key in keys:
+        try:
+            revisions.append(req.storage.get_meta(key, container).revision)
+        except exceptions.NotFound:
+            revisions.append(None)
+    if not any(revision is not None for revision in revisions):
+        return None
+    return merged_etag(keys, revisions)
+
+
+def _watch(req, keys, container):
+    """``Prefer: wait=N`` with ``If-None-Match``: hold the read until the
+    merged view's ETag differs, as a plain watch does."""
+    seconds = feed.requested_wait(req)
+    if not seconds:
+        return {}
+    seconds = min(seconds, req.changes_conf.max_wait)
+    if seconds <= 0:
+        return {}
+    deadline = time.monotonic() + seconds
+    hold = feed.hold_request(req, container, also=keys[:-1])
+    if hold is None:
+        return {'Retry-After': str(waiting.retry_after(seconds))}
+    with hold:
+        while not (hold.client_gone or req.feed_waiters.released):
+            hold.arm()
+            positions = req.storage.feed_positions(keys)
+            positions = {key: positions.get(key, 0) for key in keys}
+            current = _current_etag(req, keys, container)
+            if current is None or not conditional.not_modified(req,
+                                                               current):
+                return {}
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return {}
+            hold.wait(positions, remaining)
+    return {}
+
+
+def read(req, container, key_path, answer):
+    """The merged container, or the value at ``key_path`` in it, through
+    ``answer(req, text, etag, modified_at)``."""
+    keys = _layers(req)
+    watched = _watch(req, keys, container)
+    merged = _read_all(req, keys, container)
+    value = merged.value
+    if key_path:
+        value = document.get_at_path(value, key_path)
+    text = json.dumps(value, ensure_ascii=False, separators=(',', ':'))
+    response = answer(req, text, merged.etag, merged.modified_at)
+    response.headers.update(watched)
+    return response
+
+
+def list_names(req, limit, marker, prefix):
+    """The sorted union of the layers' names: one page, and whether
+    more follow."""
+    names = set()
+    for key in _layers(req):
+        names.update(req.storage.list_containers(
+            key, limit=limit + 1, marker=marker, prefix=prefix))
+    names = sorted(names)
+    return names[:limit], len(names) > limit
