@@ -24,6 +24,14 @@ Events (``event_type``, priority INFO, publisher ``<service>.<host>``):
     listener after the user's deletion): ``user_id``, ``containers``
     (how many went), ``project_id``, ``request_id``,
     ``initiator_user_id``.
+``cloudprefs.project.purge`` / ``cloudprefs.domain.purge`` /
+``cloudprefs.cloud.purge``
+    the same, of a shared layer (API 1.4).
+
+Every payload names the layer it concerns: ``layer`` (``user``,
+``project``, ``domain`` or ``cloud``) and ``layer_id`` (the user,
+project or domain id; None for the cloud). ``user_id`` is the user's id
+for the user layer, None for a shared one.
 
 Values are never sent.
 """
@@ -57,6 +65,7 @@ import oslo_messaging  # noqa: E402
 from oslo_messaging import opts as oslo_messaging_opts  # noqa: E402
 
 from cloudprefs import notification_pipe  # noqa: E402
+from cloudprefs.storage import owners  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
@@ -111,15 +120,18 @@ def event_for(change, context):
     """``(event_type, payload)`` of a :class:`records.Change` made by the
     request of ``context`` (an oslo.context RequestContext, or None when
     no request made it)."""
+    owner = owners.parse(change.user_id)
     payload = {
-        'user_id': change.user_id,
+        'user_id': owner.id if owner.layer == owners.USER else None,
+        'layer': owner.layer,
+        'layer_id': owner.id,
         'project_id': getattr(context, 'project_id', None),
         'request_id': getattr(context, 'request_id', None),
         'initiator_user_id': getattr(context, 'user_id', None),
     }
     if change.action == 'purge':
         payload['containers'] = change.containers
-        return EVENT_PREFIX + 'user.purge', payload
+        return EVENT_PREFIX + owner.layer + '.purge', payload
     payload.update(container=change.container,
                    revision=(None if change.revision is None
                              else str(change.revision)),

@@ -1,10 +1,12 @@
-"""Purging the data of users the identity service deleted.
+"""Purging the data of users, projects and domains the identity service
+deleted.
 
 Two ways lead here: ``cloudprefs-keystone-listener`` hears Keystone's
-``identity.user.deleted`` notification, and ``cloudprefs-manage
-purge_deleted_users`` asks Keystone about every user that has data (for
-the messages the listener missed). Both purge through
-:func:`purge_user`, which is idempotent.
+``identity.user.deleted`` (and ``identity.project.deleted``,
+``identity.domain.deleted``: the shared layers of API 1.4) notification,
+and ``cloudprefs-manage purge_deleted_users`` asks Keystone about every
+user, project and domain that has data (for the messages the listener
+missed). Both purge through :func:`purge_owner`, which is idempotent.
 """
 
 import logging
@@ -17,6 +19,7 @@ from keystoneauth1 import session as ks_session
 from cloudprefs.conf import service_credentials
 from cloudprefs import logsafe
 from cloudprefs import notifications
+from cloudprefs.storage import owners
 from cloudprefs.storage import records
 
 LOG = logging.getLogger(__name__)
@@ -24,10 +27,18 @@ LOG = logging.getLogger(__name__)
 CREDENTIALS_GROUP = service_credentials.GROUP
 AUTHTOKEN_GROUP = 'keystone_authtoken'
 USER_DELETED = 'identity.user.deleted'
+# Keystone's deletion events, and the layer each one empties.
+DELETED_EVENTS = {USER_DELETED: owners.USER,
+                  'identity.project.deleted': owners.PROJECT,
+                  'identity.domain.deleted': owners.DOMAIN}
+# Keystone's collection of each layer's owners.
+_COLLECTIONS = {owners.USER: 'users', owners.PROJECT: 'projects',
+                owners.DOMAIN: 'domains'}
 
 
 def deleted_user_id(payload):
-    """The id of the deleted user in a Keystone notification payload,
+    """The id of the deleted user (project, domain) in a Keystone
+    notification payload,
     basic (``{"resource_info": id}``) or CADF (``target.id``, with
     ``resource_info`` too); None for anything else or a failed
     deletion."""
@@ -44,18 +55,26 @@ def deleted_user_id(payload):
     return None
 
 
-def purge_user(driver, notifier, user_id, reason):
-    """Delete all of ``user_id``'s data and usage (durably, when this
-    returns) and announce ``cloudprefs.user.purge``; how many containers
-    went (0 when there were none, or an earlier purge took them)."""
-    deleted = driver.delete_user(user_id)
-    LOG.info('Purged the data of user %s (%s): %d containers',
-             logsafe.escape(user_id), reason, deleted)
+def purge_owner(driver, notifier, owner, reason):
+    """Delete all the data and usage of ``owner`` (an
+    :class:`owners.Owner`: a user, or a project's or domain's layer),
+    durably when this returns, and announce ``cloudprefs.<layer>.purge``;
+    how many containers went (0 when there were none, or an earlier purge
+    took them)."""
+    deleted = driver.delete_user(owner.key)
+    LOG.info('Purged the data of %s %s (%s): %d containers', owner.layer,
+             logsafe.escape(owner.id), reason, deleted)
     event_type, payload = notifications.event_for(
-        records.Change('purge', user_id, None, None, 0, deleted), None)
+        records.Change('purge', owner.key, None, None, 0, deleted), None)
     payload['reason'] = reason
     notifier.emit({}, event_type, payload)
     return deleted
+
+
+def purge_user(driver, notifier, user_id, reason):
+    """:func:`purge_owner` of a user."""
+    return purge_owner(driver, notifier, owners.Owner(owners.USER, user_id),
+                       reason)
 
 
 class KeystoneError(Exception):
@@ -63,11 +82,13 @@ class KeystoneError(Exception):
 
 
 class KeystoneUsers:
-    """Asks Keystone whether users exist, with the service's account:
-    ``[service_credentials]`` when it sets ``auth_type``, otherwise the
-    ``[keystone_authtoken]`` account auth_token uses. The account needs
-    to be allowed ``identity:get_user`` (the reader role on the system,
-    by Keystone's default policy)."""
+    """Asks Keystone whether users, projects and domains exist, with the
+    service's account: ``[service_credentials]`` when it sets
+    ``auth_type``, otherwise the ``[keystone_authtoken]`` account
+    auth_token uses. The account needs to be allowed
+    ``identity:get_user``, ``identity:get_project`` and
+    ``identity:get_domain`` (the reader role on the system, by Keystone's
+    default policy)."""
 
     def __init__(self, conf, session=None):
         self._session = session or self._make_session(conf)
@@ -90,11 +111,14 @@ class KeystoneUsers:
         return ks_session.Session(auth=auth, verify=verify, cert=cert,
                                   timeout=authtoken.http_connect_timeout)
 
-    def exists(self, user_id):
-        """True or False; KeystoneError when Keystone cannot tell."""
+    def exists(self, user_id, layer=owners.USER):
+        """Whether Keystone has the user (the project, the domain: the
+        owner of ``layer``); KeystoneError when Keystone cannot tell."""
+        path = '/%s/%s' % (_COLLECTIONS[layer],
+                           urllib.parse.quote(user_id, safe=''))
         try:
             response = self._session.get(
-                '/users/%s' % urllib.parse.quote(user_id, safe=''),
+                path,
                 endpoint_filter={'service_type': 'identity',
                                  'interface': self._interface,
                                  'version': (3, 0)},
@@ -105,5 +129,5 @@ class KeystoneUsers:
             return True
         if response.status_code == 404:
             return False
-        raise KeystoneError('GET /v3/users/%s answered %d'
-                            % (user_id, response.status_code))
+        raise KeystoneError('GET /v3%s answered %d'
+                            % (path, response.status_code))

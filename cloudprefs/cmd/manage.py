@@ -31,6 +31,7 @@ from cloudprefs import purge
 from cloudprefs import service
 from cloudprefs import storage
 from cloudprefs.storage import document
+from cloudprefs.storage import owners
 from cloudprefs.storage import records
 
 
@@ -128,35 +129,43 @@ def import_(conf, args):
 
 
 def purge_deleted_users(conf, args):
-    """Purge the data of every user Keystone no longer knows (catch-up
-    for deletions the listener missed); never on a Keystone error."""
+    """Purge the data of every user Keystone no longer knows, and the
+    layers of deleted projects and domains (catch-up for deletions the
+    listener missed); never on a Keystone error."""
     driver = storage.get_driver(conf)
-    users = purge.KeystoneUsers(conf)
+    identities = purge.KeystoneUsers(conf)
     notifier = notifications.Notifications(conf, service='cloudprefs-manage')
     checked, purged, errors = 0, 0, 0
-    for user_id in driver.list_users():
+    found = [owners.Owner(owners.USER, user_id)
+             for user_id in driver.list_users()]
+    for layer in (owners.PROJECT, owners.DOMAIN):
+        found.extend(owners.Owner(layer, layer_id)
+                     for layer_id in driver.list_layers(layer))
+    for owner in found:
         checked += 1
+        # Users as they always were named; layers by kind and id.
+        name = owner.id if owner.layer == owners.USER else str(owner)
         try:
-            exists = users.exists(user_id)
+            exists = identities.exists(owner.id, owner.layer)
         except purge.KeystoneError as error:
             errors += 1
             print('%s: not checked, Keystone did not answer (%s)'
-                  % (user_id, error))
+                  % (name, error))
             continue
         if exists:
             continue
         purged += 1
         if args.dry_run:
-            print('%s: deleted in Keystone, would be purged' % user_id)
+            print('%s: deleted in Keystone, would be purged' % name)
             continue
-        deleted = purge.purge_user(driver, notifier, user_id,
-                                   'not found in Keystone')
+        deleted = purge.purge_owner(driver, notifier, owner,
+                                    'not found in Keystone')
         print('%s: deleted in Keystone, purged (%d containers)'
-              % (user_id, deleted))
+              % (name, deleted))
     notifier.flush()
-    print('%d users with data checked, %d %s, %d not checked.'
-          % (checked, purged, 'to purge' if args.dry_run else 'purged',
-             errors))
+    print('%d users, projects and domains with data checked, %d %s, %d not '
+          'checked.' % (checked, purged,
+                        'to purge' if args.dry_run else 'purged', errors))
     if errors:
         sys.exit(1)
 

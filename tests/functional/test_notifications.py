@@ -16,6 +16,7 @@ import uuid
 import pytest
 import requests
 
+from cloudprefs.storage import owners
 from tests.functional import test_keystone
 from tests.support import api_server
 from tests.support import network
@@ -93,7 +94,8 @@ def test_each_change_is_notified_with_its_payload(api, collector):
                             ['payload'] for action in
                             ('create', 'update', 'delete'))
     assert first == {
-        'user_id': 'alice', 'project_id': 'project-of-alice',
+        'user_id': 'alice', 'layer': 'user', 'layer_id': 'alice',
+        'project_id': 'project-of-alice',
         'initiator_user_id': 'alice',
         'request_id': created.headers['X-Openstack-Request-Id'],
         'container': container,
@@ -446,3 +448,71 @@ def test_purge_deleted_users_never_purges_on_keystone_errors(
     done = manage(keystone_deployment['conf'], 'purge_deleted_users')
     assert done.returncode == 0
     assert stored(database, deleted['id']) == (0, 0)
+
+
+# The shared layers of deleted projects (API 1.4) ---------------------------
+
+def new_project_with_a_layer(keystone, api):
+    """A project whose manager stored two containers in its layer, and
+    the manager (whose own data stays)."""
+    name = 'layered-' + uuid.uuid4().hex[:8]
+    manager = keystone.create_user('m-' + name, name, 'manager')
+    token = keystone.token(manager)
+    for container in ('defaults', 'build'):
+        response = requests.post(
+            api.url('/v1/%s?scope=project' % container), data='{"a": 1}',
+            timeout=30, headers={'X-Auth-Token': token,
+                                 'OpenStack-API-Version': 'preferences 1.4'})
+        assert response.status_code == 204, response.text
+    response = requests.post(api.url('/v1/own'), data='{}', timeout=30,
+                             headers={'X-Auth-Token': token})
+    assert response.status_code == 204, response.text
+    return keystone.ensure_project(name), manager
+
+
+def layer_key(project_id):
+    return owners.Owner(owners.PROJECT, project_id).key
+
+
+def test_project_deleted_in_keystone_purges_its_layer(
+        keystone, keystone_deployment, listener, collector):
+    api, database = keystone_deployment['api'], keystone_deployment['database']
+    running = listener()
+    project_id, manager = new_project_with_a_layer(keystone, api)
+    kept_id, _kept_manager = new_project_with_a_layer(keystone, api)
+    assert stored(database, layer_key(project_id)) == (2, 1)
+    keystone.delete_project(project_id)
+    assert wait_until_purged(database, layer_key(project_id), timeout=10)
+    purge = collector.wait_for(
+        lambda message: message['event_type'] == 'cloudprefs.project.purge'
+        and message['payload']['layer_id'] == project_id)
+    assert purge is not None
+    assert purge['payload']['containers'] == 2
+    assert purge['payload']['user_id'] is None
+    running.wait_for_log('Purged the data of project %s' % project_id)
+    # The manager's own data, and another project's layer, stay.
+    assert stored(database, manager['id']) == (1, 1)
+    assert stored(database, layer_key(kept_id)) == (2, 1)
+
+
+def test_purge_deleted_users_catches_up_with_projects(
+        keystone, keystone_deployment):
+    api, database = keystone_deployment['api'], keystone_deployment['database']
+    project_id, manager = new_project_with_a_layer(keystone, api)
+    kept_id, _kept_manager = new_project_with_a_layer(keystone, api)
+    keystone.delete_project(project_id)     # no listener runs
+    conf_path = keystone_deployment['conf']
+    dry = manage(conf_path, 'purge_deleted_users', '--dry-run')
+    assert dry.returncode == 0, dry.stderr
+    assert 'project %s: deleted in Keystone, would be purged' % project_id \
+        in dry.stdout
+    assert kept_id not in dry.stdout
+    # No layer is taken for a user: none is reported as one.
+    assert '\x1f' not in dry.stdout
+    done = manage(conf_path, 'purge_deleted_users')
+    assert done.returncode == 0, done.stderr
+    assert ('project %s: deleted in Keystone, purged (2 containers)'
+            % project_id) in done.stdout
+    assert stored(database, layer_key(project_id)) == (0, 0)
+    assert stored(database, layer_key(kept_id)) == (2, 1)
+    assert stored(database, manager['id']) == (1, 1)

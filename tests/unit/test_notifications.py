@@ -8,6 +8,7 @@ from oslo_context import context as oslo_context
 
 from cloudprefs import conf as cloudprefs_conf
 from cloudprefs import notifications
+from cloudprefs.storage import owners
 from cloudprefs.storage import records
 
 
@@ -44,7 +45,8 @@ def test_events_of_changes():
     assert notifications.event_for(
         records.Change('create', 'u', 'c', 17, 9), context) == (
         'cloudprefs.container.create',
-        {'user_id': 'u', 'project_id': 'p', 'request_id': 'req-1',
+        {'user_id': 'u', 'layer': 'user', 'layer_id': 'u',
+         'project_id': 'p', 'request_id': 'req-1',
          'initiator_user_id': 'admin', 'container': 'c', 'revision': '17',
          'bytes': 9})
     event_type, payload = notifications.event_for(
@@ -56,15 +58,38 @@ def test_events_of_changes():
     event_type, payload = notifications.event_for(
         records.Change('delete', 'u', 'c', None, 0, reason='expired'), None)
     assert event_type == 'cloudprefs.container.delete'
-    assert payload == {'user_id': 'u', 'project_id': None,
+    assert payload == {'user_id': 'u', 'layer': 'user', 'layer_id': 'u',
+                       'project_id': None,
                        'request_id': None, 'initiator_user_id': None,
                        'container': 'c', 'revision': None, 'bytes': 0,
                        'reason': 'expired'}
     assert notifications.event_for(
         records.Change('purge', 'u', None, None, 0, 3), context) == (
         'cloudprefs.user.purge',
-        {'user_id': 'u', 'project_id': 'p', 'request_id': 'req-1',
+        {'user_id': 'u', 'layer': 'user', 'layer_id': 'u',
+         'project_id': 'p', 'request_id': 'req-1',
          'initiator_user_id': 'admin', 'containers': 3})
+
+
+def test_events_name_the_layer():
+    context = oslo_context.RequestContext(user_id='manager',
+                                          project_id='p', request_id='r')
+    project = owners.Owner(owners.PROJECT, 'p').key
+    event_type, payload = notifications.event_for(
+        records.Change('update', project, 'defaults', 5, 2), context)
+    assert event_type == 'cloudprefs.container.update'
+    assert (payload['user_id'], payload['layer'], payload['layer_id'],
+            payload['initiator_user_id']) == (None, 'project', 'p',
+                                              'manager')
+    cloud = owners.Owner(owners.CLOUD, None).key
+    event_type, payload = notifications.event_for(
+        records.Change('purge', cloud, None, None, 0, 2), context)
+    assert event_type == 'cloudprefs.cloud.purge'
+    assert (payload['layer'], payload['layer_id']) == ('cloud', None)
+    domain = owners.Owner(owners.DOMAIN, 'd').key
+    assert notifications.event_for(
+        records.Change('purge', domain, None, None, 0, 1), None)[0] == \
+        'cloudprefs.domain.purge'
 
 
 def test_disabled_by_default_and_sends_nothing():
