@@ -16,6 +16,7 @@ catalog holds the service's root or ``.../v1``.
 """
 
 import collections
+import copy
 import json
 import re
 import time
@@ -32,11 +33,14 @@ SERVICE_TYPE = 'preferences'
 API_VERSION = '1'
 # The microversions this client knows, oldest first. Unless given one, it
 # asks for the newest that both it and the service have.
-API_MICROVERSIONS = ('1.0', '1.1', '1.2', '1.3')
+API_MICROVERSIONS = ('1.0', '1.1', '1.2', '1.3', '1.4')
 API_VERSION_HEADER = 'OpenStack-API-Version'
 JSON_PATCH_VERSION = '1.1'
 DETAILED_LISTING_VERSION = '1.2'
 EXPIRY_VERSION = '1.3'
+LAYERS_VERSION = '1.4'
+# The layers (API 1.4) a client can be scoped to, lowest first.
+SCOPES = ('cloud', 'domain', 'project', 'user')
 MERGE_PATCH_TYPE = 'application/merge-patch+json'
 JSON_PATCH_TYPE = 'application/json-patch+json'
 # Requests whose repetition cannot change the outcome: keystoneauth may
@@ -127,6 +131,11 @@ def _quoted_etag(etag):
     return '"%s"' % etag
 
 
+def _effective(effective):
+    """The query of a read of the merged view, or of a plain one."""
+    return {'effective': 'true'} if effective else {}
+
+
 class Client:
     """Calls of the Cloud Preferences v1 API.
 
@@ -146,7 +155,9 @@ class Client:
         request as ``OpenStack-API-Version``.
 
     Every call takes ``user_id=`` to act on another user's data (the
-    API's ``?user_id=``, allowed to administrators by policy). Writes take
+    API's ``?user_id=``, allowed to administrators by policy);
+    :meth:`scoped` gives a client of a project's, a domain's or the
+    cloud's shared layer (API 1.4). Writes take
     ``if_match=`` (an ETag from an earlier answer, quoted or not, or
     ``'*'``) and ``expiry=`` (an :class:`Expiry`, API 1.3), and return the
     container's ETag after the write. Errors raise
@@ -172,6 +183,8 @@ class Client:
             client_version=cloudprefsclient.__version__,
             global_request_id=global_request_id, **adapter_options)
         self._endpoint = None
+        # The layer every call acts on (API 1.4): ?scope= and its id.
+        self._scope_query = {}
         # Replaced by tests; a long-poll waits on these.
         self._clock = time.monotonic
         self._sleep = time.sleep
@@ -228,6 +241,29 @@ class Client:
         """Whether the calls of microversion ``version`` are available."""
         return _version_tuple(self.api_version) >= _version_tuple(version)
 
+    def scoped(self, scope, project_id=None, domain_id=None):
+        """A client whose every call acts on a shared layer (API 1.4):
+        ``scope`` is ``'project'`` (the token's project, or
+        ``project_id``), ``'domain'`` (the token's domain, or
+        ``domain_id``), ``'cloud'``, or ``'user'`` (one's own, as this
+        client). Naming another project or domain is for
+        administrators."""
+        if scope not in SCOPES:
+            raise ValueError('scope must be one of %s' % ', '.join(SCOPES))
+        if project_id is not None and scope != 'project':
+            raise ValueError('project_id goes with scope="project"')
+        if domain_id is not None and scope != 'domain':
+            raise ValueError('domain_id goes with scope="domain"')
+        layered = copy.copy(self)
+        layered._scope_query = {}
+        if scope != 'user':
+            layered._scope_query['scope'] = scope
+        if project_id is not None:
+            layered._scope_query['project_id'] = project_id
+        if domain_id is not None:
+            layered._scope_query['domain_id'] = domain_id
+        return layered
+
     def _require(self, version, feature):
         if not self.has_api_version(version):
             raise exceptions.VersionNotAvailable(
@@ -240,6 +276,11 @@ class Client:
                  if_match=None, if_none_match=None, headers=None,
                  timeout=None):
         query = dict(params or {})
+        if self._scope_query:
+            self._require(LAYERS_VERSION, 'Shared layers')
+            query.update(self._scope_query)
+        if query.get('effective'):
+            self._require(LAYERS_VERSION, 'The merged view of the layers')
         if user_id is not None:
             query['user_id'] = user_id
         headers = dict(headers or {}, Accept='application/json')
@@ -290,12 +331,13 @@ class Client:
     # Reads ---------------------------------------------------------------
 
     def list(self, prefix=None, marker=None, limit=None, page_size=None,
-             user_id=None):
+             user_id=None, effective=False):
         """Yield the user's container names in code-point order, reading
         page after page (of ``page_size``, the service's page by default)
-        until ``limit`` names or the end."""
-        return self._listing({}, lambda name: name, prefix, marker, limit,
-                             page_size, user_id)
+        until ``limit`` names or the end; ``effective``: the names of
+        every layer the caller reads (API 1.4)."""
+        return self._listing(_effective(effective), lambda name: name,
+                             prefix, marker, limit, page_size, user_id)
 
     def list_details(self, prefix=None, marker=None, limit=None,
                      page_size=None, user_id=None):
@@ -333,15 +375,20 @@ class Client:
                 return
             marker = name_of(items[-1])
 
-    def get(self, container, path=None, user_id=None):
-        """The value of a container, or at a key path inside it."""
-        return self.get_with_etag(container, path, user_id)[0]
+    def get(self, container, path=None, user_id=None, effective=False):
+        """The value of a container, or at a key path inside it;
+        ``effective``: as the caller's layers merge (cloud, domain,
+        project, user; API 1.4)."""
+        return self.get_with_etag(container, path, user_id, effective)[0]
 
-    def get_with_etag(self, container, path=None, user_id=None):
+    def get_with_etag(self, container, path=None, user_id=None,
+                      effective=False):
         """``(value, etag)``: the value and its container's ETag, for a
-        later conditional write."""
+        later conditional write (of the merged view, with
+        ``effective``: for :meth:`watch`)."""
         response = self._request('GET', paths.url(container, path),
-                                 user_id=user_id)
+                                 user_id=user_id,
+                                 params=_effective(effective))
         return response.json(), response.headers.get('ETag')
 
     def stat(self, container, path=None, user_id=None):
@@ -431,16 +478,19 @@ class Client:
                 yield change
             cursor = page.cursor
 
-    def watch(self, container, etag, path=None, wait=55, user_id=None):
+    def watch(self, container, etag, path=None, wait=55, user_id=None,
+              effective=False):
         """Wait up to ``wait`` seconds for the container (or the value at
         ``path``) to leave the revision ``etag``: ``(value, etag)`` once
         it has, None when the wait ran out (a watch the service would not
         hold is asked again after its ``Retry-After``, within the wait).
-        Raises NotFound if it was deleted."""
+        Raises NotFound if it was deleted. ``effective``: watch the
+        merged view of the layers (API 1.4), with its ETag."""
         deadline = self._clock() + wait
         while True:
             response = self._request(
                 'GET', paths.url(container, path), user_id=user_id,
+                params=_effective(effective),
                 if_none_match=_quoted_etag(etag),
                 headers={'Prefer': 'wait=%d' % wait},
                 timeout=wait + LONG_POLL_SLACK)

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import time
+import uuid
 
 import pytest
 import yaml
@@ -61,7 +62,7 @@ def deployment(keystone, memcached, tmp_path_factory):
     unregister = keystone.register_service('preferences', server.base_url,
                                            name='cloudprefs')
     clouds = {}
-    for name in ('alice', 'bob', 'dave'):
+    for name in ('alice', 'bob', 'carol', 'dave'):
         user = keystone.users[name]
         auth = {'auth_url': keystone.auth_url, 'username': user['name'],
                 'password': user['password'],
@@ -378,6 +379,47 @@ def test_patch_applies_a_json_patch(deployment, tmp_path):
     assert old.returncode != 0 and '1.1' in old.stderr
 
 
+def test_layers_with_the_openstack_command(deployment):
+    name = 'layered-' + uuid.uuid4().hex[:8]
+    demo = deployment['keystone'].ensure_project('demo')
+
+    def run(cloud, *args):
+        return ok(preference(deployment, cloud, *args))
+
+    run('dave', 'set', name, '--scope', 'cloud', '--value',
+        '{"editor": "vi", "theme": "light"}')
+    run('carol', 'set', name, 'theme', '--scope', 'project', '--value',
+        '"dark"')
+    run('alice', 'set', name, 'editor', '--value', 'null')
+    assert show_json(deployment, 'alice', name, '--effective') == {
+        'theme': 'dark'}
+    assert show_json(deployment, 'alice', name, 'theme',
+                     '--effective') == 'dark'
+    assert show_json(deployment, 'alice', name, '--scope', 'project') == {
+        'theme': 'dark'}
+    assert show_json(deployment, 'bob', name, '--scope', 'cloud') == {
+        'editor': 'vi', 'theme': 'light'}
+    assert show_json(deployment, 'dave', name, '--scope', 'project',
+                     '--project', demo) == {'theme': 'dark'}
+    listed = json.loads(run('alice', 'list', '--effective', '--prefix',
+                            name, '-f', 'json'))
+    assert listed == [{'Name': name}]
+    refused = preference(deployment, 'alice', 'set', name, '--scope',
+                         'project', '--value', '{}')
+    assert refused.returncode != 0
+    assert 'cloudprefs.forbidden' in refused.stderr
+    mismatched = preference(deployment, 'dave', 'show', name, '--project',
+                            demo)
+    assert mismatched.returncode != 0
+    assert '--scope project' in mismatched.stderr
+    old = openstack(deployment, 'alice', '--os-preference-api-version',
+                    '1.3', 'preference', 'show', name, '--effective')
+    assert old.returncode != 0 and '1.4' in old.stderr
+    run('dave', 'delete', name, '--scope', 'cloud')
+    assert show_json(deployment, 'alice', name, '--effective') == {
+        'theme': 'dark'}
+
+
 def test_set_makes_a_container_expire(deployment):
     def run(*args):
         return ok(preference(deployment, 'bob', *args))
@@ -433,13 +475,13 @@ def test_tempest_plugin_against_the_deployment(deployment, tmp_path):
         timeout=300)
     tests = [line for line in listed.stdout.splitlines()
              if line.startswith('cloudprefs_tempest_plugin.')]
-    assert len(tests) == 17, listed.stdout + listed.stderr
+    assert len(tests) == 20, listed.stdout + listed.stderr
     result = subprocess.run(
         [venv_command('tempest'), 'run', '--regex', 'cloudprefs',
          '--concurrency', '2'], cwd=workspace, capture_output=True,
         text=True, timeout=600)
     print(result.stdout[-6000:], result.stderr[-3000:])
     assert result.returncode == 0
-    assert '- Passed: 17' in result.stdout
+    assert "- Passed: 20" in result.stdout
     assert '- Failed: 0' in result.stdout
     assert '- Skipped: 0' in result.stdout

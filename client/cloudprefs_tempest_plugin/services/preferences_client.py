@@ -49,9 +49,9 @@ class PreferencesClient(rest_client.RestClient):
         self.expected_success(200, resp.status)
         return resp, json.loads(body)
 
-    def list_containers(self, **query):
+    def list_containers(self, microversion=None, **query):
         """``(response, names)`` of GET /v1."""
-        return self._read(_url(**query))
+        return self._read(_url(**query), microversion)
 
     def list_details(self, microversion='1.2', **query):
         """``(response, details)`` of GET /v1?detail=true (API 1.2)."""
@@ -62,9 +62,13 @@ class PreferencesClient(rest_client.RestClient):
         self.expected_success(200, resp.status)
         return resp
 
-    def read(self, container, path=None, user_id=None):
-        """``(response, value)`` of a container or a value."""
-        return self._read(_url(container, path, user_id))
+    def read(self, container, path=None, user_id=None, microversion=None,
+             **query):
+        """``(response, value)`` of a container or a value; ``query``:
+        more parameters (``scope='project'``, ``effective='true'``: API
+        1.4, with ``microversion='1.4'``)."""
+        return self._read(_url(container, path, user_id, **query),
+                          microversion)
 
     def _write(self, method, url, value, expected=204, **headers):
         body = None if value is NO_BODY else json.dumps(value)
@@ -75,8 +79,9 @@ class PreferencesClient(rest_client.RestClient):
         return resp
 
     def create_or_merge(self, container, value=NO_BODY, user_id=None,
-                        **conditions):
-        return self._write('POST', _url(container, user_id=user_id), value,
+                        query=None, **conditions):
+        return self._write('POST', _url(container, user_id=user_id,
+                                        **(query or {})), value,
                            **conditions)
 
     def replace(self, container, value, user_id=None, **conditions):
@@ -115,8 +120,10 @@ class PreferencesClient(rest_client.RestClient):
         self.expected_success(200, resp.status)
         return resp, json.loads(body)
 
-    def delete_container(self, container, user_id=None, **conditions):
-        return self._write('DELETE', _url(container, user_id=user_id),
+    def delete_container(self, container, user_id=None, query=None,
+                         **conditions):
+        return self._write('DELETE', _url(container, user_id=user_id,
+                                          **(query or {})),
                            NO_BODY, **conditions)
 
     def delete_value(self, container, path, user_id=None, **conditions):

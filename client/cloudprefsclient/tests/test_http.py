@@ -333,3 +333,36 @@ def test_expiry_on_the_wire(recorder, service_versions):
     old = make_client(recorder, api_version='1.2')
     with pytest.raises(exceptions.VersionNotAvailable, match='1.3'):
         old.merge('c', {}, expiry=client.Expiry.after(60))
+
+
+def test_layers_on_the_wire(recorder, service_versions):
+    service_versions('1.0', '1.4')
+    recorder.answers.extend([
+        (204, {'ETag': '"1"'}, ''), (200, {'ETag': '"2"'}, '{"a": 1}'),
+        (200, {}, '["x"]'), (200, {'ETag': '"m1"'}, '{"a": 2}'),
+        (200, {}, '["x", "y"]'), (204, {}, '')])
+    prefs = make_client(recorder)
+    prefs.scoped('project').merge('c', {'a': 1})
+    assert prefs.scoped('domain', domain_id='d').get('c') == {'a': 1}
+    assert list(prefs.scoped('cloud').list()) == ['x']
+    assert prefs.get('c', effective=True) == {'a': 2}
+    assert list(prefs.list(effective=True)) == ['x', 'y']
+    prefs.scoped('project', project_id='p').delete_all()
+    sent = [(request[0], request[1]) for request in api_requests(recorder)]
+    assert sent == [('POST', '/v1/c?scope=project'),
+                    ('GET', '/v1/c?scope=domain&domain_id=d'),
+                    ('GET', '/v1/?scope=cloud'),
+                    ('GET', '/v1/c?effective=true'),
+                    ('GET', '/v1/?effective=true'),
+                    ('DELETE', '/v1/?scope=project&project_id=p')]
+    # The unscoped client is unchanged by the scoped ones.
+    assert prefs._scope_query == {}
+    with pytest.raises(ValueError):
+        prefs.scoped('team')
+    with pytest.raises(ValueError):
+        prefs.scoped('cloud', project_id='p')
+    old = make_client(recorder, api_version='1.3')
+    with pytest.raises(exceptions.VersionNotAvailable, match='1.4'):
+        old.scoped('project').get('c')
+    with pytest.raises(exceptions.VersionNotAvailable, match='1.4'):
+        old.get('c', effective=True)

@@ -25,14 +25,19 @@ class BaseCloudprefsTest(test.BaseTestCase):
     @classmethod
     def setup_clients(cls):
         super().setup_clients()
-        cls.client = cls.os_primary.preferences_v1.PreferencesClient()
-        cls.alt_client = cls.os_alt.preferences_v1.PreferencesClient()
-        cls.admin_client = (
-            cls.os_system_admin.preferences_v1.PreferencesClient())
+        # A client of each credential: cls.clients['project_member'].
+        cls.clients = {
+            name: getattr(cls, 'os_' + name).preferences_v1.
+            PreferencesClient() for name in cls.credentials}
+        cls.client = cls.clients.get('primary')
+        cls.alt_client = cls.clients.get('alt')
+        cls.admin_client = cls.clients.get('system_admin')
 
     @classmethod
     def resource_cleanup(cls):
         for client in (cls.client, cls.alt_client):
+            if client is None:
+                continue
             try:
                 client.delete_all()
             except lib_exc.TempestException:

@@ -57,10 +57,30 @@ def _read_json_source(parsed_args):
 
 
 def _add_user_option(parser):
+    """--user, and the layer options --scope, --project, --domain."""
     parser.add_argument(
         '--user', metavar='<user-id>', dest='user_id',
         help='Act on the data of this user (administrators only; the '
              'API\'s ?user_id=)')
+    parser.add_argument(
+        '--scope', choices=client.SCOPES, default='user',
+        help='Act on this layer (API 1.4): your own (user, the default), '
+             'your project\'s, your domain\'s or the cloud\'s')
+    parser.add_argument(
+        '--project', metavar='<project-id>', dest='layer_project_id',
+        help='With --scope project: this project\'s layer instead of your '
+             'token\'s (administrators only)')
+    parser.add_argument(
+        '--domain', metavar='<domain-id>', dest='layer_domain_id',
+        help='With --scope domain: this domain\'s layer instead of your '
+             'token\'s (administrators only)')
+
+
+def _add_effective_option(parser, what):
+    parser.add_argument(
+        '--effective', action='store_true', default=False,
+        help='%s as your layers merge: cloud, domain, project and yours, '
+             'each over the ones before (API 1.4)' % what)
 
 
 def _add_target_arguments(parser):
@@ -71,8 +91,21 @@ def _add_target_arguments(parser):
                              'inside a key is written %%2F)')
 
 
-def _client(command_instance):
-    return command_instance.app.client_manager.preference
+def _client(command_instance, parsed_args):
+    """The client, scoped to the layer the options name."""
+    prefs = command_instance.app.client_manager.preference
+    scope = getattr(parsed_args, 'scope', 'user')
+    project_id = getattr(parsed_args, 'layer_project_id', None)
+    domain_id = getattr(parsed_args, 'layer_domain_id', None)
+    if scope == 'user' and project_id is None and domain_id is None:
+        return prefs
+    try:
+        return prefs.scoped(scope, project_id=project_id,
+                            domain_id=domain_id)
+    except ValueError as error:
+        raise osc_exceptions.CommandError(
+            '%s (--project goes with --scope project, --domain with '
+            '--scope domain)' % error)
 
 
 class ListPreference(command.Lister):
@@ -92,12 +125,19 @@ class ListPreference(command.Lister):
                                  'revision (API 1.2: one request a page; '
                                  'before: one more request each)')
         _add_user_option(parser)
+        _add_effective_option(parser, 'The names of every layer')
         return parser
 
     def take_action(self, parsed_args):
-        prefs = _client(self)
+        prefs = _client(self, parsed_args)
         query = dict(prefix=parsed_args.prefix, marker=parsed_args.marker,
                      limit=parsed_args.limit, user_id=parsed_args.user_id)
+        if parsed_args.effective:
+            if parsed_args.long:
+                raise osc_exceptions.CommandError(
+                    '--long does not go with --effective.')
+            return ('Name',), [(name,) for name in prefs.list(
+                effective=True, **query)]
         if parsed_args.long and prefs.has_api_version(
                 client.DETAILED_LISTING_VERSION):
             return ('Name', 'Bytes', 'Revision'), [
@@ -124,12 +164,13 @@ class ShowPreference(command.ShowOne):
         parser = super().get_parser(prog_name)
         _add_target_arguments(parser)
         _add_user_option(parser)
+        _add_effective_option(parser, 'The container or value')
         return parser
 
     def take_action(self, parsed_args):
-        self._value = _client(self).get(parsed_args.container,
-                                        parsed_args.path,
-                                        user_id=parsed_args.user_id)
+        self._value = _client(self, parsed_args).get(
+            parsed_args.container, parsed_args.path,
+            user_id=parsed_args.user_id, effective=parsed_args.effective)
         return self._columns_of_value()
 
     def _columns_of_value(self):
@@ -194,7 +235,7 @@ class SetPreference(command.Command):
             raise osc_exceptions.CommandError(str(error))
 
     def _set(self, parsed_args):
-        prefs = _client(self)
+        prefs = _client(self, parsed_args)
         target = dict(user_id=parsed_args.user_id,
                       if_match=parsed_args.if_match,
                       expiry=_expiry(parsed_args))
@@ -276,9 +317,9 @@ class PatchPreference(command.Command):
     def take_action(self, parsed_args):
         operations = _read_json_source(parsed_args)
         try:
-            _client(self).json_patch(parsed_args.container, operations,
-                                     user_id=parsed_args.user_id,
-                                     if_match=parsed_args.if_match)
+            _client(self, parsed_args).json_patch(
+                parsed_args.container, operations,
+                user_id=parsed_args.user_id, if_match=parsed_args.if_match)
         except exceptions.VersionNotAvailable as error:
             raise osc_exceptions.CommandError(str(error))
 
@@ -296,9 +337,9 @@ class DeletePreference(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        _client(self).delete(parsed_args.container, parsed_args.path,
-                             user_id=parsed_args.user_id,
-                             if_match=parsed_args.if_match)
+        _client(self, parsed_args).delete(
+            parsed_args.container, parsed_args.path,
+            user_id=parsed_args.user_id, if_match=parsed_args.if_match)
 
 
 class PurgePreference(command.Command):
@@ -318,7 +359,7 @@ class PurgePreference(command.Command):
                 'This deletes every container of %s; repeat with '
                 '--yes-i-really-mean-it to do it.'
                 % (parsed_args.user_id or 'your user'))
-        _client(self).delete_all(user_id=parsed_args.user_id)
+        _client(self, parsed_args).delete_all(user_id=parsed_args.user_id)
 
 
 class ShowPreferenceUsage(command.ShowOne):
@@ -330,7 +371,7 @@ class ShowPreferenceUsage(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        usage = _client(self).usage(user_id=parsed_args.user_id)
+        usage = _client(self, parsed_args).usage(user_id=parsed_args.user_id)
         return (('Containers', 'Bytes', 'Container Quota', 'Bytes Quota'),
                 (usage.containers, usage.bytes, usage.container_quota,
                  usage.bytes_quota))
@@ -357,10 +398,9 @@ class ListPreferenceChanges(command.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        page = _client(self).changes(since=parsed_args.since,
-                                     limit=parsed_args.limit,
-                                     wait=parsed_args.wait,
-                                     user_id=parsed_args.user_id)
+        page = _client(self, parsed_args).changes(
+            since=parsed_args.since, limit=parsed_args.limit,
+            wait=parsed_args.wait, user_id=parsed_args.user_id)
         self.app.stderr.write('Next cursor: %s%s\n' % (
             page.cursor, ' (more changes waiting)' if page.more else ''))
         return (('Container', 'ETag', 'Deleted'),
@@ -387,8 +427,9 @@ class WatchPreference(ShowPreference):
         return parser
 
     def take_action(self, parsed_args):
-        prefs = _client(self)
-        target = dict(path=parsed_args.path, user_id=parsed_args.user_id)
+        prefs = _client(self, parsed_args)
+        target = dict(path=parsed_args.path, user_id=parsed_args.user_id,
+                      effective=parsed_args.effective)
         etag = parsed_args.etag
         if etag is None:
             etag = prefs.get_with_etag(parsed_args.container, **target)[1]
