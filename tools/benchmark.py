@@ -88,7 +88,7 @@ sys.path.insert(0, REPOSITORY)
 
 LUA_DIR = os.path.join(REPOSITORY, 'tools', 'bench')
 WORKLOADS = ['get_path', 'get_1k', 'get_10k', 'post_path', 'post_merge',
-             'mix']
+             'mix', 'get_effective']
 SMALL_VALUE = {'theme': 'dark', 'lang': 'en', 'n': 1, 'flags': ['a', 'b',
                'c'], 'note': 'x' * 24}
 
@@ -425,6 +425,29 @@ def seed(api, headers_list):
             response.raise_for_status()
 
 
+# The layers get_effective.lua reads below each user's c1k (API 1.4).
+LAYER_QUERIES = ('scope=cloud', 'scope=domain&domain_id=bench-domain',
+                 'scope=project&project_id=bench-project')
+CLOUD_ADMIN = {'X-User-Id': 'bench-admin', 'X-Roles': 'admin',
+               'OpenStack-System-Scope': 'all',
+               'OpenStack-API-Version': 'preferences 1.4'}
+
+
+def seed_layers(api):
+    """A 1 KB c1k in the cloud's, bench-domain's and bench-project's
+    layers, each overriding some keys of the one below (noauth only: a
+    cloud administrator by headers)."""
+    import requests
+    for index, query in enumerate(LAYER_QUERIES):
+        layer = {'k%02d' % i: 'layer%d-%s' % (index, 'v' * 14)
+                 for i in range(index, 36, 3)}
+        layer['nested'] = {'level': index, 'list': list(range(index + 1))}
+        response = requests.post(api.url('/v1/c1k?' + query),
+                                 data=json.dumps(layer),
+                                 headers=CLOUD_ADMIN, timeout=30)
+        response.raise_for_status()
+
+
 def bulk_seed_containers(connection, count, user_prefix):
     """Insert ``count`` containers straight into the SQL table, spread
     over users of 100 containers each (what GET/POST must stay flat on)."""
@@ -607,6 +630,8 @@ def main(argv=None):
         # Seeding through the API also warms the token cache: one request
         # per token reaches Keystone, later ones are served from memcached.
         seed(api, headers_list)
+        if args.auth == 'noauth':
+            seed_layers(api)
         api_target = Measured(api.process.pid)
         notifying = None
         if args.notifications:
