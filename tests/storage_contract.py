@@ -727,6 +727,9 @@ class StorageContract:
         'read': lambda d: d.get_container(USER, 'c').value == {'k': 1},
         'read_meta': lambda d: d.get_meta(USER, 'c').size == 7,
         'read_path': lambda d: d.get_value(USER, 'c', ['k']).value == 1,
+        'read_many': lambda d: {key: read.value for key, read in
+                                d.get_containers([OTHER, USER], 'c').items()
+                                } == {USER: {'k': 1}},
         'insert_if_absent': lambda d: d.merge(USER, 'new', {'n': 1}) and
         d.get_container(USER, 'new').value == {'n': 1},
         'replace_if_revision': lambda d: d.set_value(USER, 'c', ['k'], 2)
@@ -930,6 +933,27 @@ class StorageContract:
                                       usage.bytes - len('{"k":[1]}'))
         assert [name for user, name, _read in driver.export_containers()
                 if user == USER] == ['kept']
+
+    def test_get_containers_reads_each_owner_and_leaves_out_the_expired(
+            self, driver, clock):
+        project = owners.Owner(owners.PROJECT, 'p').key
+        cloud = owners.Owner(owners.CLOUD, None).key
+        driver.merge(cloud, 'c', {'layer': 'cloud'})
+        driver.merge(USER, 'c', {'layer': 'user'})
+        driver.merge(project, 'c', {'layer': 'project'},
+                     expiry=Expiry(clock.now + 5))
+        driver.merge(OTHER, 'elsewhere', {})
+        keys = [cloud, owners.Owner(owners.DOMAIN, 'd').key, project, USER]
+        found = driver.get_containers(keys, 'c')
+        assert {key: read.value for key, read in found.items()} == {
+            cloud: {'layer': 'cloud'}, project: {'layer': 'project'},
+            USER: {'layer': 'user'}}
+        assert found[USER].revision == driver.get_meta(USER, 'c').revision
+        assert found[project].expires_at == clock.now + 5
+        assert driver.get_containers([USER], 'missing') == {}
+        assert set(driver.get_containers([USER, USER], 'c')) == {USER}
+        clock.now += 5
+        assert set(driver.get_containers(keys, 'c')) == {cloud, USER}
 
     def test_a_write_sets_keeps_or_clears_the_expiry(self, driver, clock):
         first = driver.merge(USER, 'c', {'a': 1},

@@ -13,9 +13,10 @@ user (project, domain) is gone indeed (oslo.messaging does not
 authenticate senders, and anyone with the bus account could send the
 message), then every container and the usage of that user (that
 layer) are deleted, then the message is acknowledged. A message about a
-user Keystone still has is logged and dropped. A purge that cannot be done now (the database or Keystone is
-down) leaves the message on the queue for later; a listener killed
-mid-purge gets the message again when it comes back, as it was never
+user Keystone still has is logged and dropped. A purge that cannot be
+done now (the database or Keystone is down) leaves the message on the
+queue for later; a listener killed mid-purge gets the message again when
+it comes back, as it was never
 acknowledged. Each purge is logged with the user id and announced as
 ``cloudprefs.user.purge`` (``cloudprefs.project.purge``,
 ``cloudprefs.domain.purge``).

@@ -98,6 +98,21 @@ class StorageDriver(primitives.Primitives):
         return records.Read(stored.text, stored.revision, stored.modified_us,
                             stored.expires_at)
 
+    def get_containers(self, user_ids, name
+                       ) -> typing.Dict[str, records.Read]:
+        """The container ``name`` of each of (at most four) owners that
+        has it, by owner, in one round trip where the driver can."""
+        found = retry.call(self._deadline(), self.read_many, user_ids, name)
+        reads = {}
+        for user_id, stored in found.items():
+            if stored.expired:
+                continue
+            self._recent.remember(user_id, name, stored)
+            reads[user_id] = records.Read(stored.text, stored.revision,
+                                          stored.modified_us,
+                                          stored.expires_at)
+        return reads
+
     def get_meta(self, user_id, name) -> records.Meta:
         """The container's revision, time and size; NotFound if absent."""
         meta = retry.call(self._deadline(), self.read_meta, user_id, name)

@@ -194,6 +194,13 @@ class MongoDBDriver(base.StorageDriver):
                 {'_id': 0, 'd': 1, 'r': 1, 'm': 1, 's': 1, 'e': 1})
         return None if doc is None else _stored(doc)
 
+    def read_many(self, user_ids, name):
+        with self._translated_errors():
+            docs = list(self._collection.find(
+                {'u': {'$in': list(user_ids)}, 'c': name, 'x': LIVE},
+                {'_id': 0, 'u': 1, 'd': 1, 'r': 1, 'm': 1, 's': 1, 'e': 1}))
+        return {doc['u']: _stored(doc) for doc in docs}
+
     def read_meta(self, user_id, name):
         with self._translated_errors():
             doc = self._collection.find_one({'u': user_id, 'c': name,

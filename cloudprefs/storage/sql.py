@@ -79,6 +79,19 @@ class SQLDriver(base.StorageDriver):
                 connection, **_key(user_id, name))
         return None if row is None else records.Stored(*row)
 
+    def read_many(self, user_ids, name):
+        if not user_ids or len(user_ids) > 4:
+            return super().read_many(user_ids, name)
+        # One statement of four owners: fewer are padded with the first.
+        owners = (list(user_ids) + [user_ids[0]] * 4)[:4]
+        with self._raw() as connection:
+            rows = self._statements['read_many'].fetch_all(
+                connection, name=name.encode('utf-8'),
+                **{'owner%d' % index: owner.encode('utf-8')
+                   for index, owner in enumerate(owners)})
+        return {bytes(row[0]).decode('utf-8'): records.Stored(*row[1:])
+                for row in rows}
+
     def read_meta(self, user_id, name):
         with self._raw() as connection:
             row = self._statements['read_meta'].fetch_one(

@@ -256,6 +256,12 @@ def compile_statements(dialect):
         'read_meta': sa.select(c.revision, c.modified_us, c.size,
                                c.expires_at)
         .where(*this_row),
+        # The merged view of the layers: one container of four owners.
+        'read_many': sa.select(c.user_id, c.revision, c.modified_us, c.size,
+                               c.value, c.expires_at)
+        .where(c.name == bind('name'),
+               c.user_id.in_([bind('owner%d' % index)
+                              for index in range(4)])),
         # The value of a container without a valid index; else none.
         'read_unless_indexed': sa.select(
             c.revision, c.modified_us, c.size, c.expires_at,

@@ -6,11 +6,8 @@ the mapping of storage exceptions to HTTP happen once, in
 :mod:`cloudprefs.api.app`.
 """
 
-import json
 import re
 import urllib.parse
-
-import webob
 
 from cloudprefs.api import body
 from cloudprefs.api import conditional
@@ -18,6 +15,7 @@ from cloudprefs.api import errors
 from cloudprefs.api import expiry
 from cloudprefs.api.handlers import effective
 from cloudprefs.api.handlers import feed
+from cloudprefs.api.handlers import responses
 from cloudprefs.api import microversion
 from cloudprefs.policies import containers as rules
 from cloudprefs.storage import json_patch
@@ -32,50 +30,6 @@ def policy_rule(name):
         handler.policy_rule = name
         return handler
     return decorate
-
-
-# Responses are built from a status line and a header list: WebOb's
-# content-type and charset handling would cost more than the handler.
-
-def _json_response(value, headers=None):
-    return _json_text_response(
-        json.dumps(value, ensure_ascii=False, separators=(',', ':')),
-        headers)
-
-
-def _json_text_response(text, headers=None):
-    """200 with ``text``, JSON already (storage hands out compact JSON)."""
-    headerlist = [('Content-Type', 'application/json')]
-    headerlist.extend((headers or {}).items())
-    return webob.Response(body=text.encode('utf-8'), status='200 OK',
-                          headerlist=headerlist)
-
-
-def _head_response(size, headers):
-    """200 to HEAD with the Content-Length a GET's body would have, when
-    only the container's size was read."""
-    headerlist = [('Content-Type', 'application/json')]
-    headerlist.extend(headers.items())
-    response = webob.Response(status='200 OK', headerlist=headerlist)
-    response.content_length = size
-    return response
-
-
-def _no_content(written):
-    """204 to a write: the container's ETag (none once it is deleted),
-    and the feed position of the change (none when nothing changed)."""
-    headerlist = []
-    if written.revision is not None:
-        headerlist.append(('ETag', conditional.etag(written.revision)))
-    if written.position is not None:
-        headerlist.append((feed.CURSOR_HEADER,
-                           feed.cursor_text(written.position)))
-    return webob.Response(status='204 No Content', headerlist=headerlist)
-
-
-def _not_modified(headers):
-    return webob.Response(status='304 Not Modified',
-                          headerlist=list(headers.items()))
 
 
 _NO_BODY = object()
@@ -151,19 +105,8 @@ def _read_answer(req, read):
     headers = _validators(read.revision, read.modified_at)
     headers.update(expiry.headers(req, read.expires_at))
     if conditional.not_modified(req, headers['ETag'], read.modified_at):
-        return _not_modified(headers)
-    return _json_text_response(read.text, headers)
-
-
-def _merged_answer(req, text, etag, modified_at):
-    """200 with the merged view (``?effective=true``), or 304."""
-    headers = {'ETag': etag,
-               'Last-Modified': conditional.http_date(modified_at)}
-    # By the ETag only: the newest layer's time does not say when the
-    # merge changed (deleting a layer's container makes it older).
-    if conditional.not_modified(req, etag):
-        return _not_modified(headers)
-    return _json_text_response(text, headers)
+        return responses.not_modified(headers)
+    return responses.json_text_response(read.text, headers)
 
 
 # /v1 -----------------------------------------------------------------------
@@ -251,8 +194,8 @@ def list_containers(req):
     # A detailed listing's ETag changes with any container in it.
     headers['ETag'] = conditional.listing_etag(listing)
     if conditional.not_modified(req, headers['ETag']):
-        return _not_modified(headers)
-    return _json_response(listing, headers)
+        return responses.not_modified(headers)
+    return responses.json_response(listing, headers)
 
 
 def _next_link(req, limit, marker):
@@ -277,13 +220,14 @@ def _merged_listing(req, limit):
     if more:
         headers['Link'] = _next_link(req, limit, names[-1])
     if conditional.not_modified(req, headers['ETag']):
-        return _not_modified(headers)
-    return _json_response(names, headers)
+        return responses.not_modified(headers)
+    return responses.json_response(names, headers)
 
 
 @policy_rule(rules.DELETE_ALL_CONTAINERS)
 def delete_all_containers(req):
-    return _no_content(req.storage.delete_all_containers(req.owner_id))
+    return responses.no_content(
+        req.storage.delete_all_containers(req.owner_id))
 
 
 # /v1/{container} -------------------------------------------------------------
@@ -291,7 +235,7 @@ def delete_all_containers(req):
 @policy_rule(rules.GET_CONTAINER)
 def get_container(req, container):
     if effective.requested(req):
-        return effective.read(req, container, (), _merged_answer)
+        return effective.read(req, container, ())
     watched = _watch(req, container)
     if req.method == 'HEAD' or conditional.is_conditional_read(req):
         # Revision, time and size tell; the value stays in the database.
@@ -300,9 +244,9 @@ def get_container(req, container):
         headers = _validators(meta.revision, modified_at)
         headers.update(expiry.headers(req, meta.expires_at))
         if conditional.not_modified(req, headers['ETag'], modified_at):
-            return _with_headers(_not_modified(headers), watched)
+            return _with_headers(responses.not_modified(headers), watched)
         if req.method == 'HEAD':
-            return _head_response(meta.size, headers)
+            return responses.head_response(meta.size, headers)
     read = req.storage.get_container(req.owner_id, container)
     return _with_headers(_read_answer(req, read), watched)
 
@@ -316,9 +260,9 @@ def create_or_merge_container(req, container):
         value = {}
     _require_object(value)
     body.check_depth(0, value, req.limits.max_depth)
-    return _no_content(req.storage.merge(req.owner_id, container, value,
-                                         precondition=precondition,
-                                         expiry=expiry.requested(req)))
+    return responses.no_content(req.storage.merge(
+        req.owner_id, container, value, precondition=precondition,
+        expiry=expiry.requested(req)))
 
 
 @policy_rule(rules.WRITE_CONTAINER)
@@ -328,9 +272,9 @@ def replace_container(req, container):
     value = _read_json(req, required=True)
     _require_object(value)
     body.check_depth(0, value, req.limits.max_depth)
-    return _no_content(req.storage.replace(req.owner_id, container, value,
-                                           precondition=precondition,
-                                           expiry=expiry.requested(req)))
+    return responses.no_content(req.storage.replace(
+        req.owner_id, container, value, precondition=precondition,
+        expiry=expiry.requested(req)))
 
 
 @policy_rule(rules.WRITE_CONTAINER)
@@ -341,14 +285,14 @@ def patch_container(req, container):
         patch = _read_merge_patch(req)
     elif req.content_type == JSON_PATCH_TYPE:
         operations = _read_json_patch(req)
-        return _no_content(req.storage.json_patch(
+        return responses.no_content(req.storage.json_patch(
             req.owner_id, container, operations, req.limits.max_depth,
             precondition=precondition, expiry=expiry.requested(req)))
     else:
         patch = _read_merge_patch(req, (MERGE_PATCH_TYPE, JSON_PATCH_TYPE))
     _require_object(patch)
     body.check_depth(0, patch, req.limits.max_depth)
-    return _no_content(req.storage.merge_patch(
+    return responses.no_content(req.storage.merge_patch(
         req.owner_id, container, [], patch, precondition=precondition,
         expiry=expiry.requested(req)))
 
@@ -357,7 +301,7 @@ def patch_container(req, container):
 def delete_container(req, container):
     precondition = conditional.write_precondition(req,
                                                   allow_if_none_match=False)
-    return _no_content(req.storage.delete_container(
+    return responses.no_content(req.storage.delete_container(
         req.owner_id, container, precondition=precondition))
 
 
@@ -366,7 +310,7 @@ def delete_container(req, container):
 @policy_rule(rules.GET_VALUE)
 def get_value(req, container, key_path):
     if effective.requested(req):
-        return effective.read(req, container, key_path, _merged_answer)
+        return effective.read(req, container, key_path)
     watched = _watch(req, container)
     read = req.storage.get_value(req.owner_id, container, key_path)
     return _with_headers(_read_answer(req, read), watched)
@@ -378,7 +322,7 @@ def set_value(req, container, key_path):
                                                   allow_if_none_match=False)
     value = _read_json(req, required=True)
     body.check_depth(len(key_path), value, req.limits.max_depth)
-    return _no_content(req.storage.set_value(
+    return responses.no_content(req.storage.set_value(
         req.owner_id, container, key_path, value, precondition=precondition,
         expiry=expiry.requested(req)))
 
@@ -389,7 +333,7 @@ def patch_value(req, container, key_path):
                                                   allow_if_none_match=False)
     patch = _read_merge_patch(req)
     body.check_depth(len(key_path), patch, req.limits.max_depth)
-    return _no_content(req.storage.merge_patch(
+    return responses.no_content(req.storage.merge_patch(
         req.owner_id, container, key_path, patch, precondition=precondition,
         expiry=expiry.requested(req)))
 
@@ -398,5 +342,5 @@ def patch_value(req, container, key_path):
 def delete_value(req, container, key_path):
     precondition = conditional.write_precondition(req,
                                                   allow_if_none_match=False)
-    return _no_content(req.storage.delete_value(
+    return responses.no_content(req.storage.delete_value(
         req.owner_id, container, key_path, precondition=precondition))

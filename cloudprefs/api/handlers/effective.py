@@ -7,8 +7,9 @@ higher layer replaces the lower one; ``null`` in a higher layer removes
 the key (RFC 7396's merge patch, applied layer over layer). A shared
 layer takes part when policy lets the caller read it.
 
-One read per layer that has the container (one database round trip
-each); the ETag is a digest of every layer's revision of it, so it
+One read of the container in every layer at once (one database round
+trip, :meth:`~cloudprefs.storage.base.StorageDriver.get_containers`); the
+ETag is a digest of every layer's revision of it, so it
 changes when any of them does, and a watch (``Prefer: wait``) wakes on
 a change in any layer's feed.
 """
@@ -20,6 +21,7 @@ import time
 from cloudprefs.api import conditional
 from cloudprefs.api import errors
 from cloudprefs.api.handlers import feed
+from cloudprefs.api.handlers import responses
 from cloudprefs.api import microversion
 from cloudprefs.api import scope
 from cloudprefs.api import waiting
@@ -96,25 +98,18 @@ def merged_etag(keys, revisions):
 
 
 def _read_all(req, keys, container):
-    reads = []
-    for key in keys:
-        try:
-            reads.append(req.storage.get_container(key, container))
-        except exceptions.NotFound:
-            reads.append(None)
-    return _Merged(keys, reads)
+    found = req.storage.get_containers(keys, container)
+    return _Merged(keys, [found.get(key) for key in keys])
 
 
 def _current_etag(req, keys, container):
-    revisions = []
-    for key in keys:
-        try:
-            revisions.append(req.storage.get_meta(key, container).revision)
-        except exceptions.NotFound:
-            revisions.append(None)
-    if not any(revision is not None for revision in revisions):
+    """The merged view's ETag now; None when no layer has the
+    container."""
+    found = req.storage.get_containers(keys, container)
+    if not found:
         return None
-    return merged_etag(keys, revisions)
+    return merged_etag(keys, [found[key].revision if key in found else None
+                              for key in keys])
 
 
 def _watch(req, keys, container):
@@ -146,19 +141,23 @@ def _watch(req, keys, container):
     return {}
 
 
-def read(req, container, key_path, answer):
-    """The merged container, or the value at ``key_path`` in it, through
-    ``answer(req, text, etag, modified_at)``."""
+def read(req, container, key_path):
+    """200 with the merged container, or the value at ``key_path`` in
+    it, or 304."""
     keys = _layers(req)
     watched = _watch(req, keys, container)
     merged = _read_all(req, keys, container)
     value = merged.value
     if key_path:
         value = document.get_at_path(value, key_path)
-    text = json.dumps(value, ensure_ascii=False, separators=(',', ':'))
-    response = answer(req, text, merged.etag, merged.modified_at)
-    response.headers.update(watched)
-    return response
+    headers = {'ETag': merged.etag,
+               'Last-Modified': conditional.http_date(merged.modified_at)}
+    headers.update(watched)
+    # By the ETag only: the newest layer's time does not say when the
+    # merge changed (deleting a layer's container makes it older).
+    if conditional.not_modified(req, merged.etag):
+        return responses.not_modified(headers)
+    return responses.json_response(value, headers)
 
 
 def list_names(req, limit, marker, prefix):
