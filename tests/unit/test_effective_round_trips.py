@@ -1,6 +1,7 @@
 """The merged view (API 1.4) costs one database round trip, whatever the
-number of layers, counted as the driver's primitive calls (each primitive is one step in
-the store: one statement of the SQL drivers, one command of MongoDB)."""
+number of layers, counted as the driver's primitive calls (each primitive
+is one step in the store: one statement of the SQL drivers, one command
+of MongoDB)."""
 
 import json
 
