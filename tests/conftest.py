@@ -22,6 +22,7 @@ SLOW = {
     'tests/functional/test_fuzz_openapi.py',
     'tests/functional/test_fuzz_headers.py',
     'tests/functional/test_export_import.py',
+    'tests/functional/test_high_availability.py',
     'tests/unit/test_docs.py::test_sphinx_builds_without_warnings',
 }
 

@@ -10,6 +10,11 @@
 #   RabbitMQ    127.0.0.1:5672, guest/guest: notifications and the
 #               Keystone listener (the tests use a vhost of their own)
 #   ShellCheck  lints the devstack plugin in the tests
+#   galera-4, rsync
+#               the high-availability tests start a Galera cluster of
+#               their own (MariaDB's server with the galera-4 provider,
+#               rsync for state transfers) and a PostgreSQL primary and
+#               standby of their own, on free loopback ports
 set -euo pipefail
 
 SUDO=""
@@ -25,6 +30,8 @@ command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] \
     || missing_packages+=(mariadb-server)
 command -v rabbitmqctl >/dev/null || [ -x /usr/sbin/rabbitmqctl ] \
     || missing_packages+=(rabbitmq-server)
+[ -e /usr/lib/galera/libgalera_smm.so ] || missing_packages+=(galera-4)
+command -v rsync >/dev/null || missing_packages+=(rsync)
 if [ "${#missing_packages[@]}" -gt 0 ]; then
     echo "test-setup: installing ${missing_packages[*]}"
     $SUDO apt-get update -qq

@@ -59,6 +59,19 @@ def test_upgrade_from_empty(empty_url):
         index['name'] for index in inspector.get_indexes('containers')}
 
 
+def test_every_table_has_a_primary_key(empty_url):
+    """Galera replicates a table without one badly (and refuses
+    DELETEs of it under wsrep_certify_nonPK=off): every table the
+    migrations make has one."""
+    migrate(empty_url, 'head')
+    inspector = sa.inspect(sa.create_engine(empty_url))
+    tables = inspector.get_table_names()
+    assert set(sql_tables.metadata.tables) <= set(tables)
+    for table in tables:
+        assert inspector.get_pk_constraint(table)['constrained_columns'], \
+            table
+
+
 def test_upgrade_from_first_revision_keeps_data(empty_url):
     assert migrate(empty_url, '0001') == '0001'
     engine = sa.create_engine(empty_url, poolclass=sa.pool.NullPool)
