@@ -17,14 +17,18 @@ OPTS = [
                     'creates its own schema on first start.'),
     cfg.FloatOpt('timeout', default=5.0, min=0.1,
                  help='Seconds one attempt waits to find a server, connect, '
-                      'or get a pooled connection; the health check\'s '
-                      'whole deadline.'),
+                      'or get a pooled connection, and never past the '
+                      'operation\'s deadline (operation_timeout); the '
+                      'health check\'s whole deadline.'),
     cfg.FloatOpt('operation_timeout', default=10.0, min=0.1,
                  help='Deadline of one storage operation, every attempt '
                       'included: transient errors (deadlocks, a lost '
                       'connection, a MongoDB primary stepping down) are '
                       'retried with growing pauses until it, then the '
-                      'request fails with 503 and Retry-After. Each '
+                      'request fails with 503 and Retry-After. No attempt '
+                      'waits past it: each is cut to what is left (libpq '
+                      'connects for no less than 2 s, so with less left a '
+                      'new PostgreSQL connection is not tried). Each '
                       'statement is also stopped by the database after '
                       'this long.'),
     cfg.StrOpt('mongodb_write_concern', default='majority',

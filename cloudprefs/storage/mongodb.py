@@ -50,6 +50,7 @@ from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import heavy_work
 from cloudprefs.storage import records
+from cloudprefs.storage import retry
 from cloudprefs.storage.mongodb_keys import escape_key
 from cloudprefs.storage.mongodb_keys import escape_value
 from cloudprefs.storage.mongodb_keys import unescape_value
@@ -165,9 +166,16 @@ class MongoDBDriver(base.StorageDriver):
 
     @contextlib.contextmanager
     def _translated_errors(self):
-        """Turn pymongo's errors into storage exceptions."""
+        """Turn pymongo's errors into storage exceptions; wait no longer
+        than the operation's deadline (pymongo's timeout covers server
+        selection, the pool and the server's answer)."""
         try:
-            yield
+            left = retry.time_left()
+            if left is None:
+                yield
+            else:
+                with pymongo.timeout(max(left, 0.001)):
+                    yield
         except mongo_errors.DocumentTooLarge as error:
             raise exceptions.TooLarge(-1, self.max_container_size) from error
         except mongo_errors.PyMongoError as error:

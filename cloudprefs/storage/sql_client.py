@@ -29,6 +29,7 @@ from sqlalchemy import exc as sa_exc
 
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import fair
+from cloudprefs.storage import retry
 
 LOG = logging.getLogger(__name__)
 
@@ -232,7 +233,33 @@ class SQLClient:
                 # The most recently used connection first: the others stay
                 # idle, so pool_recycle and the server's timeouts see them.
                 pool_use_lifo=True)
-        return sa.create_engine(url, connect_args=connect_args, **options)
+        engine = sa.create_engine(url, connect_args=connect_args, **options)
+        if not for_migrations:
+            self._cap_connecting(engine, connect_timeout)
+        return engine
+
+    def _cap_connecting(self, engine, connect_timeout):
+        """Connect within what is left of the operation's deadline, not a
+        whole ``[database] timeout`` after it. libpq takes whole seconds
+        and no fewer than 2: with less left, an attempt after a failed
+        one (the server may be down, and a connection hang) is not made;
+        a first one is, for 2 s (a connection usually takes
+        milliseconds)."""
+        shortest = 2 if self.dialect == 'postgresql' else 0.1
+
+        @sa.event.listens_for(engine, 'do_connect')
+        def _connect(_dialect, _record, _cargs, cparams):
+            left = retry.time_left()
+            if left is None or left >= connect_timeout:
+                return None
+            if left < shortest:
+                if retry.retrying():
+                    raise exceptions.BackendUnavailable(
+                        'no time left to connect to the database')
+                left = shortest
+            cparams['connect_timeout'] = (int(left) if shortest == 2
+                                          else left)
+            return None     # SQLAlchemy connects with these parameters
 
     # Running statements --------------------------------------------------
 
@@ -257,7 +284,9 @@ class SQLClient:
         if self.is_sqlite:     # its pool is not sized by the options
             yield
             return
-        if not self._turns.acquire(timeout=self._wait_timeout):
+        # Never past the operation's deadline.
+        wait = min(self._wait_timeout, retry.time_left(self._wait_timeout))
+        if not self._turns.acquire(timeout=wait):
             raise exceptions.BackendUnavailable(
                 'no database connection free in time')
         try:

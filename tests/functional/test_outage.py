@@ -19,6 +19,10 @@ from tests.support import sqlservers
 
 DATABASE_TIMEOUT = 2.0
 OPERATION_TIMEOUT = 3.0
+# What a request may take past its operation's deadline: no attempt
+# waits past it (each is cut to what is left), so only the moment it takes
+# to answer. Before attempts were cut, MongoDB's took 4.0 s of 3.
+DEADLINE_MARGIN = 0.6
 
 
 @pytest.fixture(params=['mongodb', 'postgresql', 'mysql'])
@@ -64,9 +68,9 @@ def test_database_outage_gives_503_then_recovers(proxied_api):
         error = response.json()['errors'][0]
         assert error['code'] == 'cloudprefs.backend_unavailable'
         assert '127.0.0.1' not in response.text
-        # Bounded by the operation's deadline (plus the one attempt that
-        # may start just before it), not hanging.
-        assert elapsed < OPERATION_TIMEOUT + DATABASE_TIMEOUT + 1, elapsed
+        # Bounded by the operation's deadline: no attempt waits past it.
+        print(method, path, '%.2f s' % elapsed)
+        assert elapsed < OPERATION_TIMEOUT + DEADLINE_MARGIN, elapsed
     health = requests.get(server.url('/healthcheck'), timeout=30)
     assert health.status_code == 503
 
