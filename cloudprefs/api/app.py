@@ -3,8 +3,6 @@
 import functools
 import logging
 
-from cloudprefs.api import body
-from cloudprefs.api import conditional
 from cloudprefs.api import deploy
 from cloudprefs.api import errors
 from cloudprefs.api import microversion
@@ -12,6 +10,7 @@ from cloudprefs.api import paths
 from cloudprefs.api import request as api_request
 from cloudprefs.api import routes
 from cloudprefs.api import scope
+from cloudprefs.api import storage_errors
 from cloudprefs.api import waiting
 from cloudprefs import feed_expiry
 from cloudprefs import notifications
@@ -119,51 +118,9 @@ class V1Application:
 
     def _storage_error_response(self, req, error):
         environ = req.environ
-        if isinstance(error, exceptions.NotFound):
-            return errors.error_response(
-                environ, 404, errors.NOT_FOUND,
-                'The container or key does not exist.')
-        if isinstance(error, exceptions.PathConflict):
-            return errors.error_response(
-                environ, 409, errors.PATH_CONFLICT,
-                'The key path meets a value that is not an object at '
-                'segment %d; nothing was changed.' % len(error.path))
-        if isinstance(error, exceptions.PatchConflict):
-            return errors.error_response(
-                environ, 409, errors.PATCH_CONFLICT,
-                'Operation %d of the patch (%s) cannot apply: %s; nothing '
-                'was changed.' % (error.index, error.operation,
-                                  error.reason))
-        if isinstance(error, exceptions.TooDeep):
-            return errors.response_for(environ, body.too_deep(error.depth,
-                                                              error.limit))
-        if isinstance(error, exceptions.RevisionMismatch):
-            headers = {}
-            if error.current is not None:
-                headers['ETag'] = conditional.etag(error.current)
-            return errors.error_response(
-                environ, 412, errors.PRECONDITION_FAILED,
-                'The container does not meet the If-Match or If-None-Match '
-                'condition (it is %s); nothing was changed.'
-                % ('missing' if error.current is None
-                   else 'at the revision in ETag'),
-                headers=headers)
-        if isinstance(error, exceptions.QuotaExceeded):
-            return errors.error_response(
-                environ, 403, errors.QUOTA_EXCEEDED,
-                'The write would exceed your %s quota of %d; nothing was '
-                'changed.' % (error.quota, error.limit))
-        if isinstance(error, exceptions.CursorExpired):
-            return errors.error_response(
-                environ, 410, errors.CURSOR_EXPIRED,
-                'The cursor is older than the changes kept (or not a cursor '
-                'of this feed): read every container again, then follow the '
-                'feed from the X-Cursor of that listing.')
-        if isinstance(error, exceptions.TooLarge):
-            return errors.error_response(
-                environ, 413, errors.CONTAINER_TOO_LARGE,
-                'The write would make the container larger than %d bytes '
-                'of compact JSON; nothing was changed.' % error.limit)
+        refused = storage_errors.refusal(error)
+        if refused is not None:
+            return errors.response_for(environ, refused)
         # BackendUnavailable, BackendError: the cause may name hosts or
         # credentials, so it goes to the log only.
         LOG.warning('Database error for request %s: %r',

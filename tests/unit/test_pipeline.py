@@ -261,3 +261,22 @@ def test_mongodb_flag_builds_url():
         'mongodb://10.0.0.1:27017,10.0.0.2/prefs')
     with pytest.raises(service.ConfigurationError):
         service.mongodb_url(' , ', 'prefs')
+
+
+def test_every_storage_refusal_has_an_answer():
+    """Each storage exception a client can cause is in the table of
+    refusals; the database failures are not (they are 503)."""
+    from cloudprefs.api import storage_errors
+    from cloudprefs.storage import exceptions
+    failures = {exceptions.StorageError, exceptions.BackendUnavailable,
+                exceptions.BackendError, exceptions.TransientError,
+                exceptions.SchemaNotReady}
+    refusals = {cls for cls in vars(exceptions).values()
+                if isinstance(cls, type)
+                and issubclass(cls, exceptions.StorageError)} - failures
+    assert refusals == set(storage_errors.REFUSALS)
+    assert storage_errors.refusal(
+        exceptions.BackendUnavailable('down')) is None
+    precondition = storage_errors.refusal(exceptions.RevisionMismatch(7))
+    assert (precondition.status, precondition.headers) == (
+        412, {'ETag': '"7"'})
