@@ -20,19 +20,9 @@ The compare-and-swap is ``update_one({u, c, r: <read revision>}, ...)``
 (or ``insert_one``, relying on the unique index). pymongo's own retries
 are off: the base driver's retry policy is the only one.
 
-The change feed, without transactions: a write's compare-and-swap stores
-the new state with ``q: null`` (its position still to come) and a fresh
-write id ``w``; the writer then takes the next position from the user's
-counter document (``feeds``: ``{_id: user, q: last position, e: newest
-dropped tombstone}``, ``$inc``) and stamps it on the document, if the
-document is still that write's and still unstamped. A reader of the feed
-first reads the counter (S), then gives every still-unstamped document of
-the user a new position itself (beyond S: a writer whose stamp then
-fails simply lost to it), and returns the documents stamped in (cursor,
-S]. So any position at or below S is either stamped before the reader
-looks, or never stamped at all: a change is never stamped behind a cursor
-already handed out, and a write that dies between its two steps is
-stamped by the next reader.
+The change feed (:mod:`cloudprefs.storage.mongodb_feed`) and the usage
+reservations (:mod:`cloudprefs.storage.mongodb_usage`) are steps of their
+own modules, mixed into the driver.
 """
 
 import contextlib
@@ -49,8 +39,10 @@ from cloudprefs.storage import base
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
 from cloudprefs.storage import heavy_work
+from cloudprefs.storage import mongodb_errors
+from cloudprefs.storage import mongodb_feed
+from cloudprefs.storage import mongodb_usage
 from cloudprefs.storage import records
-from cloudprefs.storage import retry
 from cloudprefs.storage.mongodb_keys import escape_key
 from cloudprefs.storage.mongodb_keys import escape_value
 from cloudprefs.storage.mongodb_keys import unescape_value
@@ -63,37 +55,6 @@ USAGE_COLLECTION = 'usage'
 FEEDS_COLLECTION = 'feeds'
 # Live containers: every read and compare-and-swap skips tombstones.
 LIVE = {'$ne': True}
-
-# Server error codes worth another attempt: a primary stepping down or
-# going away, a node shutting down, a write conflict, network trouble seen
-# by the server (mongod's own error_codes.yml).
-_TRANSIENT_CODES = {
-    6,      # HostUnreachable
-    7,      # HostNotFound
-    89,     # NetworkTimeout
-    91,     # ShutdownInProgress
-    112,    # WriteConflict
-    189,    # PrimarySteppedDown
-    262,    # ExceededTimeLimit
-    9001,   # SocketException
-    10107,  # NotWritablePrimary
-    11600,  # InterruptedAtShutdown
-    11602,  # InterruptedDueToReplStateChange
-    13435,  # NotPrimaryNoSecondaryOk
-    13436,  # NotPrimaryOrSecondary
-}
-_TOO_LARGE_CODES = {10334, 17419, 17420}    # BSONObjectTooLarge and kin
-
-
-def _is_transient(error):
-    if isinstance(error, (mongo_errors.ConnectionFailure,  # AutoReconnect,
-                          mongo_errors.ExecutionTimeout,   # NotPrimary...
-                          mongo_errors.WTimeoutError)):
-        return True
-    if getattr(error, 'code', None) in _TRANSIENT_CODES:
-        return True
-    return any(error.has_error_label(label) for label in (
-        'RetryableWriteError', 'TransientTransactionError'))
 
 
 def _stored(doc):
@@ -134,7 +95,8 @@ def _escaped(new):
         return escape_value(new.value)
 
 
-class MongoDBDriver(base.StorageDriver):
+class MongoDBDriver(mongodb_feed.FeedSteps,
+                    mongodb_usage.UsageReservations, base.StorageDriver):
 
     def __init__(self, url, conf):
         super().__init__(url, conf)
@@ -164,28 +126,10 @@ class MongoDBDriver(base.StorageDriver):
                                               write_concern=concern)
         self._indexes_ready = False
 
-    @contextlib.contextmanager
     def _translated_errors(self):
-        """Turn pymongo's errors into storage exceptions; wait no longer
-        than the operation's deadline (pymongo's timeout covers server
-        selection, the pool and the server's answer)."""
-        try:
-            left = retry.time_left()
-            if left is None:
-                yield
-            else:
-                with pymongo.timeout(max(left, 0.001)):
-                    yield
-        except mongo_errors.DocumentTooLarge as error:
-            raise exceptions.TooLarge(-1, self.max_container_size) from error
-        except mongo_errors.PyMongoError as error:
-            if _is_transient(error):
-                raise exceptions.TransientError(type(error).__name__) \
-                    from error
-            if getattr(error, 'code', None) in _TOO_LARGE_CODES:
-                raise exceptions.TooLarge(
-                    -1, self.max_container_size) from error
-            raise exceptions.BackendError('database error') from error
+        """Storage exceptions for pymongo's; waits capped by the deadline
+        (:mod:`cloudprefs.storage.mongodb_errors`)."""
+        return mongodb_errors.translated(self.max_container_size)
 
     @contextlib.contextmanager
     def _writing(self):
@@ -395,21 +339,6 @@ class MongoDBDriver(base.StorageDriver):
             self._expire_every_cursor(user_id)
         return deleted
 
-    def _expire_every_cursor(self, user_id):
-        """Move the feed one past every cursor handed out, all of which
-        expire (a purge took their tombstones): in one update, so that no
-        reader sees the new position without the expiry."""
-        for _attempt in range(20):
-            counter = self._feeds.find_one({'_id': user_id}, {'q': 1})
-            if counter is None:
-                return
-            position = counter.get('q', 0) + 1
-            if self._feeds.update_one(
-                    {'_id': user_id, 'q': counter.get('q', 0)},
-                    {'$set': {'q': position, 'e': position}}).matched_count:
-                return
-        raise exceptions.TransientError('the feed counter kept changing')
-
     def list_user_ids(self):
         with self._translated_errors():
             users = set(self._collection.distinct('u'))
@@ -417,183 +346,9 @@ class MongoDBDriver(base.StorageDriver):
         # Not the feeds: a purged user keeps the position of theirs.
         return sorted(users)
 
-    # The change feed -----------------------------------------------------
-
-    def _next_positions(self, user_id, count):
-        """Take ``count`` positions of the user's feed; the last."""
-        for _attempt in range(5):
-            try:
-                counter = self._feeds.find_one_and_update(
-                    {'_id': user_id}, {'$inc': {'q': count}},
-                    projection={'q': 1}, upsert=True,
-                    return_document=pymongo.ReturnDocument.AFTER)
-            except mongo_errors.DuplicateKeyError:
-                continue    # two first writes of a user: the other upserted
-            # A server may answer a racing upsert with no document (seen
-            # with the MongoDB-protocol test server): ask again; at worst
-            # a position is skipped, and gaps are harmless.
-            if counter is not None:
-                return counter['q']
-        raise exceptions.TransientError('the feed counter kept changing')
-
-    def _stamp(self, user_id, name, write_id):
-        """The second step of a write: a position, stamped on the document
-        if it is still this write's and still unstamped (a feed reader may
-        have stamped it first, with a later position). The position taken
-        is returned either way: the change is at it or after it."""
-        position = self._next_positions(user_id, 1)
-        self._collection.update_one(
-            {'u': user_id, 'c': name, 'w': write_id, 'q': None},
-            {'$set': {'q': position}})
-        return position
-
-    def _stamp_unstamped(self, user_id):
-        """Stamp every unstamped document of the user (writes under way,
-        or whose writer died between its steps); the counter as it was
-        before, and as it is after."""
-        counter = self._feeds.find_one({'_id': user_id}, {'q': 1})
-        before = 0 if counter is None else counter.get('q', 0)
-        unstamped = list(self._collection.find(
-            {'u': user_id, 'q': None}, {'_id': 1, 'w': 1}))
-        if not unstamped:
-            return before, before
-        last = self._next_positions(user_id, len(unstamped))
-        first = last - len(unstamped) + 1
-        for index, doc in enumerate(unstamped):
-            self._collection.update_one(
-                {'_id': doc['_id'], 'w': doc.get('w'), 'q': None},
-                {'$set': {'q': first + index}})
-        return before, last
-
-    def read_feed(self, user_id, after, limit):
-        with self._writing():
-            position = self._stamp_unstamped(user_id)[0]
-            docs = list(self._collection.find(
-                {'u': user_id, 'q': {'$gt': after, '$lte': position}},
-                {'_id': 0, 'c': 1, 'r': 1, 'x': 1, 'q': 1})
-                .sort('q', pymongo.ASCENDING).limit(limit))
-            # Read last: a tombstone is dropped after its position is
-            # recorded here.
-            counter = self._feeds.find_one({'_id': user_id}, {'e': 1})
-        entries = [records.FeedEntry(doc['c'], None if doc.get('x')
-                                     else doc['r'], doc['q'])
-                   for doc in docs]
-        expired = 0 if counter is None else counter.get('e', 0)
-        return records.FeedRead(entries, position, expired)
-
-    def read_feed_position(self, user_id):
-        with self._writing():
-            return self._stamp_unstamped(user_id)[0]
-
-    def read_feed_positions(self, user_ids):
-        with self._translated_errors():
-            return {doc['_id']: doc['q'] for doc in self._feeds.find(
-                {'_id': {'$in': user_ids}}, {'q': 1})}
-
-    def drop_tombstones(self, before_us, limit):
-        with self._writing():
-            docs = list(self._collection.find(
-                {'x': True, 'm': {'$lt': before_us}, 'q': {'$ne': None}},
-                {'_id': 1, 'u': 1, 'q': 1, 'w': 1}).limit(limit))
-            dropped = 0
-            for doc in docs:
-                # The expired position first: a reader that no longer
-                # finds the tombstone then finds its position expired.
-                self._feeds.update_one({'_id': doc['u']},
-                                       {'$max': {'e': doc['q']}})
-                dropped += self._collection.delete_one(
-                    {'_id': doc['_id'], 'x': True, 'w': doc.get('w'),
-                     'q': doc['q']}).deleted_count
-        return dropped
-
-    def drop_excess_tombstones(self, keep, limit):
-        with self._writing():
-            over = list(self._collection.aggregate([
-                {'$match': {'x': True, 'q': {'$ne': None}}},
-                {'$group': {'_id': '$u', 'n': {'$sum': 1}}},
-                {'$match': {'n': {'$gt': keep}}},
-                {'$limit': limit}]))
-            dropped = 0
-            for user in over:
-                user_id = user['_id']
-                newest = list(self._collection.find(
-                    {'u': user_id, 'x': True, 'q': {'$ne': None}},
-                    {'_id': 0, 'q': 1}).sort('q', pymongo.DESCENDING)
-                    .skip(keep).limit(1))
-                if not newest:
-                    continue
-                position = newest[0]['q']
-                # The expired position first, as in drop_tombstones.
-                self._feeds.update_one({'_id': user_id},
-                                       {'$max': {'e': position}})
-                dropped += self._collection.delete_many(
-                    {'u': user_id, 'x': True,
-                     'q': {'$lte': position}}).deleted_count
-        return dropped
-
     def forget_usage(self):
         with self._writing():
             self._usage.delete_many({})
-
-    @contextlib.contextmanager
-    def _reservation(self, user_id, usage):
-        """Take the usage change before a write; give it back unless the
-        block calls the function it gets (the write happened).
-
-        MongoDB without transactions cannot change two documents
-        atomically: the guarded ``$inc`` on the usage document takes the
-        quota first, so concurrent writers can never pass it together. A
-        write that fails with the outcome unknown (a lost connection)
-        keeps its reservation, as does a process that dies between the
-        two steps: usage is then counted too high, never too low, and
-        ``cloudprefs-manage usage_sync`` recounts it.
-        """
-        if usage is None:
-            yield lambda: None
-            return
-        self._reserve(user_id, usage)
-        kept = []
-        try:
-            yield lambda: kept.append(True)
-        except mongo_errors.PyMongoError as error:
-            if not isinstance(error, mongo_errors.DocumentTooLarge):
-                raise   # the write may have happened: keep the reservation
-            self._release(user_id, usage)   # refused before it was sent
-            raise
-        except BaseException:
-            self._release(user_id, usage)
-            raise
-        if not kept:
-            self._release(user_id, usage)
-
-    def _release(self, user_id, usage):
-        self._usage.update_one(
-            {'_id': user_id},
-            {'$inc': {'n': -usage.containers, 'b': -usage.bytes}})
-
-    def _reserve(self, user_id, usage):
-        guard = {'_id': user_id}
-        if usage.containers > 0 and usage.quota.containers is not None:
-            guard['n'] = {'$lte': usage.quota.containers - usage.containers}
-        if usage.bytes > 0 and usage.quota.bytes is not None:
-            guard['b'] = {'$lte': usage.quota.bytes - usage.bytes}
-        increment = {'$inc': {'n': usage.containers, 'b': usage.bytes}}
-        for _attempt in range(3):
-            if self._usage.update_one(guard, increment).matched_count:
-                return
-            record = self._usage.find_one({'_id': user_id})
-            if record is not None:
-                # Over the quota (raises), or it changed under us.
-                usage.check(records.Usage(record['n'], record['b']))
-                continue
-            current = self._count_usage(user_id)
-            try:
-                self._usage.insert_one({'_id': user_id,
-                                        'n': current.containers,
-                                        'b': current.bytes})
-            except mongo_errors.DuplicateKeyError:
-                pass
-        raise exceptions.TransientError('the usage record kept changing')
 
     # Schema --------------------------------------------------------------
 
