@@ -16,10 +16,12 @@ import typing
 from cloudprefs.conf import quota as quota_conf
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
+from cloudprefs.storage import feed_operations
 from cloudprefs.storage import heavy_work
 from cloudprefs.storage import json_patch
-from cloudprefs.storage import owners
+from cloudprefs.storage import owner_operations
 from cloudprefs.storage import primitives
+from cloudprefs.storage import read_operations
 from cloudprefs.storage import recent
 from cloudprefs.storage import records
 from cloudprefs.storage import retry
@@ -40,11 +42,12 @@ class _Nothing(typing.NamedTuple):
     revision: typing.Optional[int]
 
 
-EXPORT_BATCH = 500
 LOG = logging.getLogger(__name__)
 
 
-class StorageDriver(primitives.Primitives):
+class StorageDriver(read_operations.ReadOperations,
+                    owner_operations.OwnerOperations,
+                    feed_operations.FeedOperations, primitives.Primitives):
     """Base class of the storage drivers.
 
     :param url: the ``[database] connection`` URL whose scheme chose this
@@ -68,90 +71,8 @@ class StorageDriver(primitives.Primitives):
         self._recent = recent.make(conf.database.recent_containers_cache_size)
         self._writer_turns = turns.WriterTurns()
 
-    # Reads -------------------------------------------------------------------
-
     def _deadline(self):
         return retry.Deadline(self.operation_timeout)
-
-    def list_containers(self, user_id, limit=None, marker=None, prefix=None):
-        """Return the user's container names (see :meth:`list_names`)."""
-        return retry.call(self._deadline(), self.list_names, user_id, limit,
-                          marker, prefix)
-
-    def list_container_details(self, user_id, limit=None, marker=None,
-                               prefix=None):
-        """The user's containers as :meth:`list_containers` lists them,
-        each ``(name, Meta)`` (see :meth:`list_metas`)."""
-        return retry.call(self._deadline(), self.list_metas, user_id, limit,
-                          marker, prefix)
-
-    def usage(self, user_id):
-        """Return the user's :class:`~records.Usage`."""
-        return retry.call(self._deadline(), self.count_usage, user_id)
-
-    def get_container(self, user_id, name) -> records.Read:
-        """The whole container; NotFound if it is absent."""
-        stored = retry.call(self._deadline(), self.read, user_id, name)
-        if stored is None or stored.expired:
-            raise exceptions.NotFound()
-        self._recent.remember(user_id, name, stored)
-        return records.Read(stored.text, stored.revision, stored.modified_us,
-                            stored.expires_at)
-
-    def get_containers(self, user_ids, name
-                       ) -> typing.Dict[str, records.Read]:
-        """The container ``name`` of each of (at most four) owners that
-        has it, by owner, in one round trip where the driver can."""
-        found = retry.call(self._deadline(), self.read_many, user_ids, name)
-        reads = {}
-        for user_id, stored in found.items():
-            if stored.expired:
-                continue
-            self._recent.remember(user_id, name, stored)
-            reads[user_id] = records.Read(stored.text, stored.revision,
-                                          stored.modified_us,
-                                          stored.expires_at)
-        return reads
-
-    def get_meta(self, user_id, name) -> records.Meta:
-        """The container's revision, time and size; NotFound if absent."""
-        meta = retry.call(self._deadline(), self.read_meta, user_id, name)
-        if meta is None or meta.expired:
-            raise exceptions.NotFound()
-        return meta
-
-    def get_value(self, user_id, name, path) -> records.Read:
-        """The value at the key ``path``; NotFound for a missing
-        container, a missing key or a path through a value that is not an
-        object."""
-        found = retry.call(self._deadline(), self.read_path, user_id, name,
-                           path)
-        if found is None or found.text is None or found.meta.expired:
-            raise exceptions.NotFound()
-        return records.Read(found.text, found.meta.revision,
-                            found.meta.modified_us, found.meta.expires_at)
-
-    def export_containers(self):
-        """Yield ``(user_id, name, Read)`` for every stored container,
-        ordered by user id then name, in batches (never all in memory).
-        Not a snapshot: containers written meanwhile may or may not
-        appear."""
-        after = None
-        while True:
-            batch = retry.call(self._deadline(), self.list_stored, after,
-                               EXPORT_BATCH)
-            for user_id, name, stored in batch:
-                yield user_id, name, records.Read(
-                    stored.text, stored.revision, stored.modified_us,
-                    stored.expires_at)
-            if len(batch) < EXPORT_BATCH:
-                return
-            after = batch[-1][:2]
-
-    def check_health(self):
-        """Raise a StorageError unless the database answers within
-        ``[database] timeout``."""
-        retry.call(retry.Deadline(self.wait_timeout), self.ping)
 
     # Writes --------------------------------------------------------------
 
@@ -287,99 +208,6 @@ class StorageDriver(primitives.Primitives):
         self._announce(records.Change('delete', user_id, name, None, 0,
                                       position=position, reason=reason))
         return records.Written(None, position)
-
-    def delete_all_containers(self, user_id) -> records.Written:
-        """Delete every container of the user (``DELETE /v1``), leaving
-        tombstones in their feed; the feed position after it (None when
-        there was nothing to delete)."""
-        self._recent.forget_user(user_id)
-        deleted, position = retry.call(self._deadline(), self.delete_all,
-                                       user_id)
-        if not deleted:
-            return records.Written(None, None)
-        self._announce(records.Change('purge', user_id, None, None, 0,
-                                      deleted, position))
-        return records.Written(None, position)
-
-    def delete_user(self, user_id):
-        """Remove every trace of the user (containers, usage, change
-        feed), as when the identity service deleted them; how many
-        containers went."""
-        self._recent.forget_user(user_id)
-        deleted = retry.call(self._deadline(), self.purge_user, user_id)
-        if deleted:
-            self._announce(records.Change('purge', user_id, None, None, 0,
-                                          deleted))
-        return deleted
-
-    def list_users(self):
-        """Every user id that has data (containers or usage); not the
-        shared layers, which are kept under keys no user id can be."""
-        return [key for key in retry.call(self._deadline(),
-                                          self.list_user_ids)
-                if owners.is_user(key)]
-
-    def list_layers(self, layer):
-        """The ids of the projects (``owners.PROJECT``) or domains
-        (``owners.DOMAIN``) whose layer has data."""
-        found = (owners.parse(key) for key in retry.call(
-            self._deadline(), self.list_user_ids) if not owners.is_user(key))
-        return [owner.id for owner in found if owner.layer == layer]
-
-    # Change feed -------------------------------------------------------------
-
-    def changes_since(self, user_id, cursor, limit) -> records.ChangePage:
-        """The user's changes after ``cursor`` (0: from the beginning), at
-        most ``limit`` of them, each container once at its latest change.
-
-        Raises CursorExpired when the cursor is behind a tombstone that
-        was dropped (the reader may have missed a deletion) or ahead of
-        the feed (it is not a cursor of this user's feed, e.g. from before
-        the user was purged).
-        """
-        feed = retry.call(self._deadline(), self.read_feed, user_id, cursor,
-                          limit + 1)
-        if cursor > feed.position or 0 < cursor < feed.expired:
-            raise exceptions.CursorExpired(cursor)
-        entries = feed.entries
-        if len(entries) > limit:
-            entries = entries[:limit]
-            return records.ChangePage(entries, entries[-1].position, True)
-        last = entries[-1].position if entries else cursor
-        return records.ChangePage(entries, max(last, feed.position), False)
-
-    def feed_position(self, user_id) -> int:
-        """The cursor of the user's feed as it is now: a reader that has
-        everything up to now and follows the feed from it misses
-        nothing."""
-        return retry.call(self._deadline(), self.read_feed_position, user_id)
-
-    def feed_positions(self, user_ids) -> typing.Dict[str, int]:
-        """Feed positions of many users (the long-poll wake-up)."""
-        return retry.call(self._deadline(), self.read_feed_positions,
-                          list(user_ids))
-
-    def expire_tombstones(self, retention_s, batch=500,
-                          max_per_user=0) -> int:
-        """Drop the tombstones of deletions older than ``retention_s``
-        seconds, and a user's oldest beyond their newest ``max_per_user``
-        (0: no bound); how many went. A reader behind a dropped tombstone
-        is told to read everything again (CursorExpired)."""
-        before_us = time.time_ns() // 1000 - int(retention_s * 1e6)
-        dropped = 0
-        while True:
-            count = retry.call(self._deadline(), self.drop_tombstones,
-                               before_us, batch)
-            dropped += count
-            if count < batch:
-                break
-        while max_per_user:
-            count = retry.call(self._deadline(), self.drop_excess_tombstones,
-                               max_per_user, batch)
-            dropped += count
-            if not count:
-                break
-        return dropped
 
     # Change listeners ------------------------------------------------------
 
