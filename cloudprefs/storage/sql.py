@@ -14,12 +14,8 @@ row lock taken on one node does not stop a writer on another (the loser
 gets a certification failure, which is transient). With quotas, the usage
 record changes in the write's own transaction.
 
-The change feed (``user_feed``, ``container_changes``) changes in the
-write's transaction too: the write bumps the user's feed row, whose lock
-it holds to its commit, so the user's writes commit in the order of their
-positions and a reader that sees position N has seen every position
-before it. On PostgreSQL the compare-and-swap, the usage change and the
-feed entry are one statement.
+The change feed's primitives are :mod:`cloudprefs.storage.sql_feed`'s,
+mixed into the driver.
 
 The statements are :mod:`cloudprefs.storage.sql_statements`'s.
 
@@ -27,7 +23,6 @@ A path read of a large container reads its path index first (see
 :mod:`cloudprefs.storage.path_index`) and then only the bytes it needs.
 """
 
-import contextlib
 import json
 import logging
 import time
@@ -41,15 +36,12 @@ from cloudprefs.storage import heavy_work
 from cloudprefs.storage import path_index
 from cloudprefs.storage import records
 from cloudprefs.storage import sql_client
+from cloudprefs.storage import sql_feed
 from cloudprefs.storage import sql_migration
 from cloudprefs.storage import sql_statements
+from cloudprefs.storage import sql_usage
 from cloudprefs.storage.sql_tables import containers
-from cloudprefs.storage.sql_tables import user_feed
 from cloudprefs.storage.sql_tables import user_usage
-
-# IN lists of at most this many user ids (SQLite before 3.32 takes 999
-# parameters).
-_IDS_PER_QUERY = 500
 
 LOG = logging.getLogger(__name__)
 
@@ -58,7 +50,8 @@ def _key(user_id, name):
     return {'user_id': user_id.encode('utf-8'), 'name': name.encode('utf-8')}
 
 
-class SQLDriver(base.StorageDriver):
+class SQLDriver(sql_feed.FeedSteps, sql_usage.UsageSteps,
+                base.StorageDriver):
 
     def __init__(self, url, conf):
         super().__init__(url, conf)
@@ -174,29 +167,12 @@ class SQLDriver(base.StorageDriver):
             query = query.limit(limit)
         return query
 
-    def count_usage(self, user_id):
-        with self._raw() as connection:
-            return self._count_usage(connection, user_id, live=True)
-
     def list_expired(self, now, limit):
         with self._raw() as connection:
             rows = self._statements['list_expired'].fetch_all(
                 connection, now=now, limit=limit)
         return [(bytes(user).decode('utf-8'), bytes(name).decode('utf-8'),
                  revision, size) for user, name, revision, size in rows]
-
-    def _count_usage(self, connection, user_id, live=False):
-        """The user's containers and bytes: the live ones (``live``, for
-        reads), or every row, as the usage record counts until the
-        sweep."""
-        user = user_id.encode('utf-8')
-        if live:
-            count, size = self._statements['count_live_usage'].fetch_one(
-                connection, user_id=user, now=records.now_s())
-        else:
-            count, size = self._statements['count_usage'].fetch_one(
-                connection, user_id=user)
-        return records.Usage(int(count), int(size))
 
     def list_stored(self, after, limit):
         c = containers.c
@@ -311,95 +287,11 @@ class SQLDriver(base.StorageDriver):
                 self._statements[statement].execute(connection, **user)
         return deleted
 
-    # Primitives: the change feed -----------------------------------------
-
-    def read_feed(self, user_id, after, limit):
-        user = {'user_id': user_id.encode('utf-8')}
-        read_row = self._statements['read_feed_row']
-        with self._raw() as connection:
-            # The position first: every change at or before it has
-            # committed (positions commit in order), so a cursor of it
-            # skips nothing.
-            row = read_row.fetch_one(connection, **user)
-            if row is None:
-                return records.FeedRead([], 0, 0)
-            rows = self._statements['read_changes'].fetch_all(
-                connection, after=after, limit=limit, **user)
-            # Expired last: a tombstone dropped before the entries were
-            # read raised it before it went, in one transaction.
-            expired = read_row.fetch_one(connection, **user)[1]
-        entries = [records.FeedEntry(bytes(name).decode('utf-8'), revision,
-                                     seq) for name, revision, seq in rows]
-        return records.FeedRead(entries, row[0], expired)
-
-    def read_feed_position(self, user_id):
-        with self._raw() as connection:
-            row = self._statements['read_feed_row'].fetch_one(
-                connection, user_id=user_id.encode('utf-8'))
-        return 0 if row is None else row[0]
-
-    def read_feed_positions(self, user_ids):
-        f = user_feed.c
-        positions = {}
-        with self._connection() as connection:
-            for start in range(0, len(user_ids), _IDS_PER_QUERY):
-                query = sa.select(f.user_id, f.seq).where(
-                    f.user_id.in_(user_ids[start:start + _IDS_PER_QUERY]))
-                positions.update(connection.execute(query).all())
-        return positions
-
-    def drop_tombstones(self, before_us, limit):
-        dropped = 0
-        for user in self._users_of('users_with_old_tombstones',
-                                   before=before_us, limit=limit):
-            values = dict(user_id=user, before=before_us)
-            with self._feed_locked(user) as connection:
-                self._statements['raise_expired'].execute(connection,
-                                                          **values)
-                dropped += self._statements['drop_tombstones'].execute(
-                    connection, **values)
-        return dropped
-
-    def drop_excess_tombstones(self, keep, limit):
-        dropped = 0
-        for user in self._users_of('users_over_tombstones', keep=keep,
-                                   limit=limit):
-            with self._feed_locked(user) as connection:
-                row = self._statements['newest_excess_tombstone'].fetch_one(
-                    connection, user_id=user, keep=keep)
-                if row is None:
-                    continue
-                values = dict(user_id=user, seq=row[0])
-                self._statements['raise_expired_to'].execute(connection,
-                                                             **values)
-                dropped += self._statements['drop_tombstones_to'].execute(
-                    connection, **values)
-        return dropped
-
-    def _users_of(self, statement, **params):
-        """The user ids (bytes) a statement of users selects."""
-        with self._raw() as connection:
-            return [bytes(row[0]) for row in self._statements[
-                statement].fetch_all(connection, **params)]
-
-    @contextlib.contextmanager
-    def _feed_locked(self, user):
-        """A transaction holding ``user``'s feed row: writers of the user
-        wait on this lock before they touch their feed entries."""
-        with self._client.writer(), self._transaction() as connection:
-            self._statements['lock_feed_row'].fetch_one(connection,
-                                                        user_id=user)
-            yield connection
-
     def list_user_ids(self):
         query = sa.union(sa.select(containers.c.user_id),
                          sa.select(user_usage.c.user_id))
         with self._connection() as connection:
             return sorted(row[0] for row in connection.execute(query))
-
-    def forget_usage(self):
-        with self._client.writer(), self._connection() as connection:
-            connection.execute(sa.delete(user_usage))
 
     def _row(self, user_id, name, new):
         with heavy_work.turns.step(new.size):
@@ -433,32 +325,6 @@ class SQLDriver(base.StorageDriver):
             return position
         usage.check(records.Usage(containers, size))    # QuotaExceeded
         return 0    # lost the race
-
-    def _add_usage(self, connection, user_id, usage):
-        """Change the user's usage record inside the write's transaction.
-
-        The row lock (SELECT ... FOR UPDATE; SQLite: the one writer) holds
-        until the transaction ends, so concurrent writers of one user
-        check the quota one after another. A missing record is counted
-        from the containers; racing to insert it raises IntegrityError,
-        which loses the race. Every writer takes this lock before touching
-        a container row, so the two locks are always taken in the same
-        order.
-        """
-        user = {'user_id': user_id.encode('utf-8')}
-        row = self._statements['lock_usage'].fetch_one(connection, **user)
-        if row is None:
-            current = self._count_usage(connection, user_id)
-            self._statements['insert_usage'].execute(
-                connection, containers=current.containers,
-                bytes=current.bytes, **user)
-        else:
-            current = records.Usage(*row)
-        usage.check(current)
-        if usage.containers or usage.bytes:
-            self._statements['add_usage'].execute(
-                connection, containers=usage.containers, bytes=usage.bytes,
-                **user)
 
     # Connections, checked against the schema -----------------------------
 
