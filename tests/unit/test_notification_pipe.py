@@ -7,7 +7,7 @@ import select
 import threading
 import time
 
-from cloudprefs import notification_pipe
+from cloudprefs.notifications import pipe as notification_pipe
 
 
 class PipeRelay(notification_pipe.Relay):

@@ -135,7 +135,7 @@ import eventlet
 eventlet.monkey_patch()
 from oslo_config import cfg
 from cloudprefs import conf as cloudprefs_conf
-from cloudprefs import notification_pipe
+from cloudprefs.notifications import pipe as notification_pipe
 conf = cfg.ConfigOpts()
 cloudprefs_conf.register_opts(conf)
 conf([], default_config_files=[])

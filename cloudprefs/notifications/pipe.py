@@ -1,7 +1,7 @@
 """The worker's end of the notification relay.
 
 Each API worker hands its notifications to a relay process of its own
-(:mod:`cloudprefs.notification_relay`), one JSON line per notification on
+(:mod:`cloudprefs.notifications.relay`), one JSON line per notification on
 a non-blocking pipe: a few µs for the worker, where oslo.messaging would
 spend ~300 µs of its CPU on each. The pipe is the bounded buffer: a
 notification that finds it full is dropped and counted, never waited
@@ -24,7 +24,7 @@ import threading
 import time
 
 LOG = logging.getLogger(__name__)
-RELAY_MODULE = 'cloudprefs.notification_relay'
+RELAY_MODULE = 'cloudprefs.notifications.relay'
 
 # Linux lets a pipe hold this much (fs.pipe-max-size, 1 MiB by default):
 # about three thousand notifications waiting for the relay.

@@ -8,6 +8,10 @@ in a bounded buffer, and a background thread sends from there. When the
 bus is slow or unreachable the buffer fills, and further events are
 dropped and counted in a warning, so a request never waits for RabbitMQ.
 
+The package: this module (the events and a process's notifier),
+:mod:`~cloudprefs.notifications.pipe` (an API worker's end of its relay)
+and :mod:`~cloudprefs.notifications.relay` (the relay process).
+
 Events (``event_type``, priority INFO, publisher ``<service>.<host>``):
 
 ``cloudprefs.container.create`` / ``.update`` / ``.delete``
@@ -64,7 +68,7 @@ _oslo_service_on_threads()
 import oslo_messaging  # noqa: E402
 from oslo_messaging import opts as oslo_messaging_opts  # noqa: E402
 
-from cloudprefs import notification_pipe  # noqa: E402
+from cloudprefs.notifications import pipe  # noqa: E402
 from cloudprefs.storage import owners  # noqa: E402
 
 LOG = logging.getLogger(__name__)
@@ -147,7 +151,7 @@ class Notifications:
 
     With ``relay`` (the API's way, ``[notifications] relay``), each
     notification is handed to a relay process of this process's own
-    (:mod:`cloudprefs.notification_relay`) that sends it; otherwise
+    (:mod:`cloudprefs.notifications.relay`) that sends it; otherwise
     sender threads of this process send from a bounded queue.
 
     Not enabled (the default ``driver``, none) it sends nothing and costs
@@ -166,7 +170,7 @@ class Notifications:
         self._relay = None
         self._notifier = None
         if self.enabled and relay:
-            self._relay = notification_pipe.Relay(conf, self.publisher_id)
+            self._relay = pipe.Relay(conf, self.publisher_id)
         elif self.enabled:
             self._notifier = oslo_messaging.Notifier(
                 oslo_messaging.get_notification_transport(conf),

@@ -8,10 +8,10 @@ thread also serves the requests, that is a third of a write's cost, and
 a busy worker could send only a fraction of its notifications. So each
 API worker starts this relay as a child process and hands it every
 notification as one line of JSON on a pipe (a few µs; the worker's end
-is :mod:`cloudprefs.notification_pipe`); the relay sends them with
+is :mod:`cloudprefs.notifications.pipe`); the relay sends them with
 oslo.messaging.
 
-    python -m cloudprefs.notification_relay --publisher-id ID \\
+    python -m cloudprefs.notifications.relay --publisher-id ID \\
         [--config-file FILE ...]
 
 It reads ``[ctx, event_type, payload]`` lines on standard input and exits
