@@ -11,8 +11,8 @@ from cloudprefs.api import request as api_request
 from cloudprefs.api import routes
 from cloudprefs.api import scope
 from cloudprefs.api import storage_errors
+from cloudprefs.api import sweeps
 from cloudprefs.api import waiting
-from cloudprefs import feed_expiry
 from cloudprefs import notifications
 from cloudprefs import policy
 from cloudprefs import storage
@@ -52,7 +52,7 @@ class V1Application:
         if not self._sweeping:
             # In the process that serves: after a fork, not in a master.
             self._sweeping = True
-            feed_expiry.start_sweeping(self.storage, self._conf)
+            sweeps.start_sweeping(self.storage, self._conf)
         response = self._respond(api_request.Request(environ))
         return response(environ, start_response)
 
