@@ -34,12 +34,11 @@ class ReadOperations:
 
     def get_container(self, user_id, name) -> records.Read:
         """The whole container; NotFound if it is absent."""
-        stored = retry.call(self._deadline(), self.read, user_id, name)
-        if stored is None or stored.expired:
+        read = self._live_read(user_id, name, retry.call(
+            self._deadline(), self.read, user_id, name))
+        if read is None:
             raise exceptions.NotFound()
-        self._recent.remember(user_id, name, stored)
-        return records.Read(stored.text, stored.revision, stored.modified_us,
-                            stored.expires_at)
+        return read
 
     def get_containers(self, user_ids, name
                        ) -> typing.Dict[str, records.Read]:
@@ -48,13 +47,19 @@ class ReadOperations:
         found = retry.call(self._deadline(), self.read_many, user_ids, name)
         reads = {}
         for user_id, stored in found.items():
-            if stored.expired:
-                continue
-            self._recent.remember(user_id, name, stored)
-            reads[user_id] = records.Read(stored.text, stored.revision,
-                                          stored.modified_us,
-                                          stored.expires_at)
+            read = self._live_read(user_id, name, stored)
+            if read is not None:
+                reads[user_id] = read
         return reads
+
+    def _live_read(self, user_id, name, stored):
+        """The Read of a whole container as stored, remembered as the
+        next write's guess; None when it is absent or expired."""
+        if stored is None or stored.expired:
+            return None
+        self._recent.remember(user_id, name, stored)
+        return records.Read(stored.text, stored.revision, stored.modified_us,
+                            stored.expires_at)
 
     def get_meta(self, user_id, name) -> records.Meta:
         """The container's revision, time and size; NotFound if absent."""

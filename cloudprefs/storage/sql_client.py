@@ -245,7 +245,8 @@ class SQLClient:
         one (the server may be down, and a connection hang) is not made;
         a first one is, for 2 s (a connection usually takes
         milliseconds)."""
-        shortest = 2 if self.dialect == 'postgresql' else 0.1
+        whole_seconds = self.dialect == 'postgresql'
+        shortest = 2 if whole_seconds else 0.1
 
         @sa.event.listens_for(engine, 'do_connect')
         def _connect(_dialect, _record, _cargs, cparams):
@@ -257,8 +258,7 @@ class SQLClient:
                     raise exceptions.BackendUnavailable(
                         'no time left to connect to the database')
                 left = shortest
-            cparams['connect_timeout'] = (int(left) if shortest == 2
-                                          else left)
+            cparams['connect_timeout'] = int(left) if whole_seconds else left
             return None     # SQLAlchemy connects with these parameters
 
     # Running statements --------------------------------------------------

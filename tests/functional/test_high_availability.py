@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.functional import conftest as functional
+from tests.functional.test_api_versions import until
 from tests.support import api_server
 from tests.support import replicated
 
@@ -40,13 +41,8 @@ def read(api, user, path):
     return response.status_code, (response.json() if response.ok else None)
 
 
-def eventually(check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
+# How long a write through one node may take to be read on another.
+REPLICATED_WITHIN = 20.0
 
 
 # Galera ----------------------------------------------------------------------
@@ -127,8 +123,9 @@ def test_writers_on_every_node_lose_nothing(galera, galera_apis):
     # but a read may come a moment before: wait for it).
     for api in galera_apis:
         for index in (0, 1):
-            assert eventually(lambda: read(api, user, '/v1/shared%d' % index)
-                              == (200, expected[index])), api.url('')
+            assert until(lambda: read(api, user, '/v1/shared%d' % index)
+                         == (200, expected[index]),
+                         timeout=REPLICATED_WITHIN), api.url('')
     # The follower on node 3 saw the latest revision of each container
     # written through nodes 1 and 2.
     changes = requests.get(follower.url('/v1?since=' + cursor),
@@ -179,13 +176,13 @@ def test_a_node_killed_and_rejoined(galera, galera_apis):
         time.sleep(1)
         killed.kill()
         # The API on the dead node cannot reach its database.
-        assert eventually(lambda: write(galera_apis[1], user, '/v1/x/k', 1)[0]
-                          == 503, timeout=30)
+        assert until(lambda: write(galera_apis[1], user, '/v1/x/k', 1)[0]
+                     == 503, timeout=30)
         time.sleep(2)
         killed.start()
         galera.wait_synced()
-        assert eventually(lambda: write(galera_apis[1], user, '/v1/x/k', 2)[0]
-                          == 204, timeout=30)
+        assert until(lambda: write(galera_apis[1], user, '/v1/x/k', 2)[0]
+                     == 204, timeout=30)
         time.sleep(1)
     finally:
         stop.set()
@@ -197,8 +194,9 @@ def test_a_node_killed_and_rejoined(galera, galera_apis):
     print('%d writes through the surviving nodes, slowest %.1f s'
           % (len(answers), slowest))
     for api in galera_apis:
-        assert eventually(lambda: set(read(api, user, '/v1/c')[1] or ())
-                          >= set(acknowledged)), api.url('')
+        assert until(lambda: set(read(api, user, '/v1/c')[1] or ())
+                     >= set(acknowledged),
+                     timeout=REPLICATED_WITHIN), api.url('')
 
 
 # PostgreSQL failover -----------------------------------------------------

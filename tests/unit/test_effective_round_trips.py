@@ -8,8 +8,6 @@ import json
 import pytest
 import webob
 
-from cloudprefs.api import deploy
-from cloudprefs import service
 from cloudprefs import storage
 from cloudprefs.storage import primitives
 
@@ -18,16 +16,6 @@ MEMBER = {'X-User-Id': 'u', 'X-Roles': 'member', 'X-Project-Id': 'p',
           'X-Project-Domain-Id': 'd', 'OpenStack-API-Version': V14}
 ADMIN = {'X-User-Id': 'admin', 'X-Roles': 'admin',
          'OpenStack-System-Scope': 'all', 'OpenStack-API-Version': V14}
-
-
-@pytest.fixture
-def app(tmp_path):
-    conf = service.prepare_conf([], default_config_files=[],
-                                command_line=False)
-    conf.set_override('auth_strategy', 'noauth')
-    conf.set_override('state_path', str(tmp_path))
-    yield deploy.load_app(conf), storage.get_driver(conf)
-    storage.close_drivers()
 
 
 def call(app, method, path, headers, value=None):
@@ -54,8 +42,8 @@ class Steps:
 
 
 @pytest.mark.parametrize('layers', [1, 2, 3, 4])
-def test_one_step_for_every_layer(app, layers, monkeypatch):
-    application, driver = app
+def test_one_step_for_every_layer(conf, app, layers, monkeypatch):
+    application, driver = app, storage.get_driver(conf)
     queries = ['', 'scope=project&project_id=p', 'scope=domain&domain_id=d',
                'scope=cloud'][:layers]
     for index, query in enumerate(queries):

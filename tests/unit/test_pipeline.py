@@ -16,21 +16,6 @@ from cloudprefs import service
 from cloudprefs import storage
 
 
-@pytest.fixture
-def conf(tmp_path):
-    conf = service.prepare_conf([], default_config_files=[],
-                                command_line=False)
-    conf.set_override('auth_strategy', 'noauth')
-    conf.set_override('state_path', str(tmp_path))
-    yield conf
-    storage.close_drivers()
-
-
-@pytest.fixture
-def app(conf):
-    return deploy.load_app(conf)
-
-
 def call(app, method, path, user='u', body=b'', headers=None):
     request = webob.Request.blank(path, method=method, body=body,
                                   headers=headers or {})

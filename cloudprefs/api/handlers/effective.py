@@ -16,7 +16,6 @@ a change in any layer's feed.
 
 import hashlib
 import json
-import time
 
 from cloudprefs.api import conditional
 from cloudprefs.api import errors
@@ -24,7 +23,6 @@ from cloudprefs.api.handlers import feed
 from cloudprefs.api.handlers import responses
 from cloudprefs.api import microversion
 from cloudprefs.api import scope
-from cloudprefs.api import waiting
 from cloudprefs.policies import layers as layer_rules
 from cloudprefs.storage import document
 from cloudprefs.storage import exceptions
@@ -57,9 +55,9 @@ def _layers(req):
     """The storage keys of the layers the caller reads, lowest first."""
     context = req.context
     authorizer = req.authorizer
+    domain_id = scope.token_domain(context)
     reachable = [(owners.CLOUD, None, {}),
-                 (owners.DOMAIN, scope.token_domain(context),
-                  {'domain_id': scope.token_domain(context)}),
+                 (owners.DOMAIN, domain_id, {'domain_id': domain_id}),
                  (owners.PROJECT, context.project_id,
                   {'project_id': context.project_id})]
     keys = []
@@ -74,71 +72,46 @@ def _layers(req):
 
 
 class _Merged:
-    """The container as the layers merge: its value, validators and
-    expiry (the soonest of the layers')."""
+    """The container as the layers merge: its value and validators."""
 
-    def __init__(self, keys, reads):
-        present = [read for read in reads if read is not None]
+    def __init__(self, keys, found):
+        present = [found[key] for key in keys if key in found]
         if not present:
             raise exceptions.NotFound()
         value = present[0].value
         for read in present[1:]:
             value = document.merge_patch(value, read.value)
         self.value = value
-        self.etag = merged_etag(keys, [read and read.revision
-                                       for read in reads])
+        self.etag = merged_etag(keys, found)
         self.modified_at = max(read.modified_at for read in present)
 
 
-def merged_etag(keys, revisions):
+def merged_etag(keys, found):
     """An ETag of the merged view: every layer's key and revision of the
-    container (None: absent). Never equal to a layer's own ETag."""
+    container (None: absent; ``found`` holds the layers that have it).
+    Never equal to a layer's own ETag."""
+    revisions = [found[key].revision if key in found else None
+                 for key in keys]
     digest = hashlib.sha256(json.dumps([keys, revisions]).encode('utf-8'))
     return '"m%s"' % digest.hexdigest()[:31]
 
 
-def _read_all(req, keys, container):
-    found = req.storage.get_containers(keys, container)
-    return _Merged(keys, [found.get(key) for key in keys])
-
-
-def _current_etag(req, keys, container):
-    """The merged view's ETag now; None when no layer has the
-    container."""
-    found = req.storage.get_containers(keys, container)
-    if not found:
-        return None
-    return merged_etag(keys, [found[key].revision if key in found else None
-                              for key in keys])
-
-
 def _watch(req, keys, container):
     """``Prefer: wait=N`` with ``If-None-Match``: hold the read until the
-    merged view's ETag differs, as a plain watch does."""
+    merged view's ETag differs, waking for a change in any layer."""
     seconds = feed.requested_wait(req)
     if not seconds:
         return {}
-    seconds = min(seconds, req.changes_conf.max_wait)
-    if seconds <= 0:
-        return {}
-    deadline = time.monotonic() + seconds
-    hold = feed.hold_request(req, container, also=keys[:-1])
-    if hold is None:
-        return {'Retry-After': str(waiting.retry_after(seconds))}
-    with hold:
-        while not (hold.client_gone or req.feed_waiters.released):
-            hold.arm()
-            positions = req.storage.feed_positions(keys)
-            positions = {key: positions.get(key, 0) for key in keys}
-            current = _current_etag(req, keys, container)
-            if current is None or not conditional.not_modified(req,
-                                                               current):
-                return {}
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return {}
-            hold.wait(positions, remaining)
-    return {}
+
+    def look():
+        # The positions first: a change after them wakes the wait.
+        positions = req.storage.feed_positions(keys)
+        found = req.storage.get_containers(keys, container)
+        return ({key: positions.get(key, 0) for key in keys},
+                merged_etag(keys, found) if found else None)
+
+    return feed.wait_until_changed(req, container, seconds, look=look,
+                                   also=keys[:-1])
 
 
 def read(req, container, key_path):
@@ -146,7 +119,7 @@ def read(req, container, key_path):
     it, or 304."""
     keys = _layers(req)
     watched = _watch(req, keys, container)
-    merged = _read_all(req, keys, container)
+    merged = _Merged(keys, req.storage.get_containers(keys, container))
     value = merged.value
     if key_path:
         value = document.get_at_path(value, key_path)

@@ -129,33 +129,47 @@ def requested_wait(req):
     return float(match.group(1))
 
 
-def wait_until_changed(req, container, seconds):
+def wait_until_changed(req, container, seconds, look=None, also=()):
     """Hold a read whose If-None-Match names the container's current
     revision until the revision differs (or the container goes) or the
     wait runs out. Returns the headers to add to the answer of the read,
     which follows as usual (a 304 if nothing changed): ``Retry-After``
-    when the process would not hold the request."""
+    when the process would not hold the request.
+
+    ``look()`` gives the feed position (or, with the feeds of ``also``,
+    each feed's) and the ETag now (None once the container is gone), in
+    that order; by default, of the request's own container."""
     seconds = _longest_wait(req, seconds)
     if seconds <= 0:
         return {}
+    if look is None:
+        def look():
+            return _look_at_container(req, container)
     deadline = time.monotonic() + seconds
-    hold = hold_request(req, container)
+    hold = hold_request(req, container, also=also)
     if hold is None:
         return {'Retry-After': str(waiting.retry_after(seconds))}
     with hold:
         while not (hold.client_gone or req.feed_waiters.released):
             hold.arm()
-            # The position first: a change after it wakes the wait.
-            position = req.storage.feed_position(req.owner_id)
-            try:
-                meta = req.storage.get_meta(req.owner_id, container)
-            except exceptions.NotFound:
-                return {}
-            if not conditional.not_modified(req, conditional.etag(
-                    meta.revision)):
+            position, current = look()
+            if current is None or not conditional.not_modified(req,
+                                                               current):
                 return {}
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return {}
             hold.wait(position, remaining)
     return {}
+
+
+def _look_at_container(req, container):
+    """The owner's feed position, then the container's ETag (None when
+    it is gone)."""
+    # The position first: a change after it wakes the wait.
+    position = req.storage.feed_position(req.owner_id)
+    try:
+        meta = req.storage.get_meta(req.owner_id, container)
+    except exceptions.NotFound:
+        return position, None
+    return position, conditional.etag(meta.revision)
