@@ -95,15 +95,16 @@ def main(argv=None):
     parser.add_argument('--set', action='append', default=[],
                         metavar='SECTION.OPTION=VALUE')
     args = parser.parse_args(argv)
-    import benchmark
+    from benchmarking import runner
+    from benchmarking import servers
     workdir = tempfile.mkdtemp(prefix='cloudprefs-auth-profile-')
     cleanups = []
     try:
-        bench_keystone = benchmark.BenchKeystone(workdir, args.users,
-                                                 cleanups, args.tokens)
+        bench_keystone = servers.BenchKeystone(workdir, args.users,
+                                               cleanups, args.tokens)
         tokens = bench_keystone.tokens
         sections = copy.deepcopy(bench_keystone.options)
-        for section, values in benchmark.parse_options(args.set).items():
+        for section, values in runner.parse_options(args.set).items():
             sections.setdefault(section, {}).update(values)
         noauth = load_application(workdir, 'noauth', sections)
         keystone_app = load_application(workdir, 'keystone', sections)
@@ -154,7 +155,7 @@ def main(argv=None):
             stats = pstats.Stats(profiler)
             stats.sort_stats('cumulative').print_stats(0.2)
     finally:
-        benchmark.clean_up(cleanups, workdir)
+        servers.clean_up(cleanups, workdir)
     return 0
 
 

@@ -1,0 +1,21 @@
+"""The benchmark of cloudprefs-api (``tools/benchmark.py``), by part.
+
+- :mod:`runner`: the options and the rounds, one workload after the other
+  against each server and the ceiling, interleaved;
+- :mod:`servers`: the database and the servers measured (cloudprefs-api,
+  uwsgi, a notifying cloudprefs-api, the trivial app, Keystone);
+- :mod:`workloads`: the workload names and the data they use, stored
+  through the product's storage driver;
+- :mod:`measuring`: wrk, and what the server spent around each run;
+- :mod:`report`: medians, ratios and tables;
+- :mod:`long_polls` and :mod:`scenarios`: the held long-polls and the
+  other modes (a large container, scaling, soak).
+"""
+
+import os
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+# The command line; the servers it starts in processes of their own (the
+# trivial app, the long-poll holder) are this script with a hidden option.
+ENTRY = os.path.join(REPOSITORY, 'tools', 'benchmark.py')
