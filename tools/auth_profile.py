@@ -41,7 +41,7 @@ SMALL_VALUE = {'theme': 'dark', 'lang': 'en', 'n': 1}
 
 def load_application(workdir, auth_strategy, sections):
     from cloudprefs.api import deploy
-    from cloudprefs import service
+    from cloudprefs.service import startup
     from tests.support import config
     options = {'DEFAULT': {'auth_strategy': auth_strategy, 'debug': 'false',
                            'state_path': os.path.join(workdir, 'state')},
@@ -51,7 +51,7 @@ def load_application(workdir, auth_strategy, sections):
         options.setdefault(section, {}).update(values)
     path = config.write_config_file(
         os.path.join(workdir, auth_strategy + '.conf'), options)
-    conf = service.prepare_conf([], default_config_files=[path],
+    conf = startup.prepare_conf([], default_config_files=[path],
                                 command_line=False)
     return deploy.load_app(conf)
 

@@ -9,13 +9,12 @@
 - :mod:`measuring`: wrk, and what the server spent around each run;
 - :mod:`report`: medians, ratios and tables;
 - :mod:`long_polls` and :mod:`scenarios`: the held long-polls and the
-  other modes (a large container, scaling, soak).
+  other modes (a large container, scaling, soak);
+- :mod:`trivial_app` and :mod:`poll_holder`: scripts run in processes of
+  their own, importing no more than they need.
 """
 
 import os
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-# The command line; the servers it starts in processes of their own (the
-# trivial app, the long-poll holder) are this script with a hidden option.
-ENTRY = os.path.join(REPOSITORY, 'tools', 'benchmark.py')

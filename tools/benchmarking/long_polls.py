@@ -2,52 +2,14 @@
 latency of a held long-poll."""
 
 import os
-import re
 import statistics
 import subprocess
 import sys
 import time
 import uuid
 
-import benchmarking
+from benchmarking import poll_holder
 from benchmarking import servers
-
-
-def hold_long_polls(port, count):
-    """Hold ``count`` idle long-polls on 127.0.0.1:``port`` until killed,
-    asking again whenever one is answered, after its ``Retry-After`` when
-    it has one (the server would not hold it), as the client library does
-    (in its own process, so that its work is not the server's nor
-    wrk's)."""
-    import asyncio
-
-    async def hold(index):
-        request = ('GET /v1?since=0&wait=%d HTTP/1.1\r\nHost: bench\r\n'
-                   'X-User-Id: idle-%d\r\n\r\n' % (LONG_POLL_WAIT, index)
-                   ).encode('ascii')
-        reader, writer = await asyncio.open_connection('127.0.0.1', port)
-        while True:
-            writer.write(request)
-            await writer.drain()
-            head = await reader.readuntil(b'\r\n\r\n')
-            length = re.search(rb'(?i)content-length: *([0-9]+)', head)
-            await reader.readexactly(int(length.group(1)))
-            retry_after = re.search(rb'(?i)retry-after: *([0-9]+)', head)
-            if retry_after:
-                await asyncio.sleep(int(retry_after.group(1)))
-
-    async def hold_all():
-        tasks = []
-        for index in range(count):
-            tasks.append(asyncio.ensure_future(hold(index)))
-            if index % 100 == 99:
-                await asyncio.sleep(0.05)
-        await asyncio.sleep(1)
-        print('holding', flush=True)
-        await asyncio.gather(*tasks)
-
-    asyncio.run(hold_all())
-    return 0
 
 
 # Seconds each idle long-poll asks to wait; asked again when answered.
@@ -63,8 +25,8 @@ class LongPolls:
 
     def __enter__(self):
         self.process = subprocess.Popen(
-            [sys.executable, benchmarking.ENTRY, '--hold-long-polls',
-             str(self.port), str(self.count)],
+            [sys.executable, poll_holder.__file__, str(self.port),
+             str(self.count), str(LONG_POLL_WAIT)],
             stdout=subprocess.PIPE, text=True)
         if self.process.stdout.readline().strip() != 'holding':
             raise RuntimeError('the long-polls could not be opened')

@@ -76,8 +76,6 @@ def make_parser(description):
     parser.add_argument('--long-polls', type=int, default=0, metavar='N')
     parser.add_argument('--wakeups', type=int, default=100, metavar='N',
                         help='wake-up latency samples per kind')
-    parser.add_argument('--hold-long-polls', nargs=2, type=int,
-                        help=argparse.SUPPRESS)
     parser.add_argument('--uwsgi', action='store_true')
     parser.add_argument('--uwsgi-option', action='append', default=[],
                         metavar='OPTION=VALUE')
@@ -88,17 +86,12 @@ def make_parser(description):
                         help='with --scaling: the store sizes, growing')
     parser.add_argument('--soak', type=int, default=0, metavar='SECONDS')
     parser.add_argument('--output')
-    parser.add_argument('--serve-trivial', type=int, help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv=None, description=None):
     parser = make_parser(description)
     args = parser.parse_args(argv)
-    if args.serve_trivial:
-        return servers.serve_trivial(args.serve_trivial)
-    if args.hold_long_polls:
-        return long_polls.hold_long_polls(*args.hold_long_polls)
     options = parse_options(args.set)
     if args.tokens and args.auth == 'noauth':
         parser.error('--tokens needs --auth keystone or compare')

@@ -3,30 +3,14 @@ notifying cloudprefs-api, the trivial app that gives the ceiling, and a
 real Keystone with memcached."""
 
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 
-import benchmarking
 from benchmarking import measuring
+from benchmarking import trivial_app
 from benchmarking import workloads
-
-
-def serve_trivial(port):
-    import eventlet
-    eventlet.monkey_patch()
-    import eventlet.wsgi
-    body = json.dumps(workloads.SMALL_VALUE, separators=(',', ':')).encode()
-
-    def app(environ, start_response):
-        start_response('200 OK', [('Content-Type', 'application/json'),
-                                  ('Content-Length', str(len(body)))])
-        return [body]
-
-    eventlet.wsgi.server(eventlet.listen(('127.0.0.1', port)), app,
-                         log_output=False, custom_pool=eventlet.GreenPool(
-                             1000))
 
 
 def start_trivial(cleanups):
@@ -34,7 +18,8 @@ def start_trivial(cleanups):
     from tests.support import network
     port = network.free_port()
     trivial = subprocess.Popen(
-        [sys.executable, benchmarking.ENTRY, '--serve-trivial', str(port)],
+        [sys.executable, trivial_app.__file__, str(port),
+         json.dumps(workloads.SMALL_VALUE, separators=(',', ':'))],
         stderr=subprocess.DEVNULL)
     cleanups.append(trivial.terminate)
     network.wait_for_port(port, process=trivial)
