@@ -14,7 +14,7 @@ from cloudprefs.api import storage_errors
 from cloudprefs.api import sweeps
 from cloudprefs.api import waiting
 from cloudprefs import notifications
-from cloudprefs import policy
+from cloudprefs.policies import enforcer
 from cloudprefs import storage
 from cloudprefs.storage import exceptions
 
@@ -150,4 +150,4 @@ def app_factory(global_conf, **local_conf):
             conf, relay=conf.notifications.relay).storage_changed,
         name='notifications')
     return V1Application(conf, driver,
-                         policy.Authorizer(policy.make_enforcer(conf)))
+                         enforcer.Authorizer(enforcer.make_enforcer(conf)))

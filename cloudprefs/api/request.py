@@ -55,7 +55,8 @@ class Request(webob.Request):
 
     @property
     def authorizer(self):
-        """The application's :class:`~cloudprefs.policy.Authorizer`."""
+        """The application's
+        :class:`~cloudprefs.policies.enforcer.Authorizer`."""
         return self.environ[APP_KEY].authorizer
 
     @property

@@ -14,22 +14,22 @@ import sys  # noqa: E402
 
 from cloudprefs.api import deploy  # noqa: E402
 from cloudprefs.eventlet_server import server  # noqa: E402
-from cloudprefs import policy  # noqa: E402
-from cloudprefs import service  # noqa: E402
+from cloudprefs.policies import enforcer  # noqa: E402
+from cloudprefs.service import startup  # noqa: E402
 from cloudprefs import storage  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
-STARTUP_ERRORS = (service.ConfigurationError, policy.PolicyFileError,
+STARTUP_ERRORS = (startup.ConfigurationError, enforcer.PolicyFileError,
                   storage.exceptions.SchemaNotReady, storage.UnknownDriver)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
-        conf = service.prepare_conf(argv)
+        conf = startup.prepare_conf(argv)
         server.apply_defaults(conf)
-        service.check_auth_strategy(conf)
+        startup.check_auth_strategy(conf)
         # Load once here so that a bad pipeline or an unmigrated database
         # stops the start with a clear message; workers load their own.
         app = deploy.load_app(conf)
@@ -41,9 +41,9 @@ def main(argv=None):
 
     def reload_conf():
         conf.reload_config_files()
-        service.apply_command_line(conf)
+        startup.apply_command_line(conf)
         server.apply_defaults(conf)
-        service.check_auth_strategy(conf)
+        startup.check_auth_strategy(conf)
 
     try:
         return server.run(conf, load_app, reload_conf)

@@ -26,9 +26,10 @@ import sys
 from oslo_config import cfg
 
 from cloudprefs.api import body
+from cloudprefs.identity import keystone
+from cloudprefs.identity import purge
 from cloudprefs import notifications
-from cloudprefs import purge
-from cloudprefs import service
+from cloudprefs.service import startup
 from cloudprefs import storage
 from cloudprefs.storage import document
 from cloudprefs.storage import owners
@@ -133,7 +134,7 @@ def purge_deleted_users(conf, args):
     layers of deleted projects and domains (catch-up for deletions the
     listener missed); never on a Keystone error."""
     driver = storage.get_driver(conf)
-    identities = purge.KeystoneUsers(conf)
+    identities = keystone.KeystoneUsers(conf)
     notifier = notifications.Notifications(conf, service='cloudprefs-manage')
     checked, purged, errors = 0, 0, 0
     found = [owners.Owner(owners.USER, user_id)
@@ -147,7 +148,7 @@ def purge_deleted_users(conf, args):
         name = owner.id if owner.layer == owners.USER else str(owner)
         try:
             exists = identities.exists(owner.id, owner.layer)
-        except purge.KeystoneError as error:
+        except keystone.KeystoneError as error:
             errors += 1
             print('%s: not checked, Keystone did not answer (%s)'
                   % (name, error))
@@ -221,7 +222,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     command_opt = cfg.SubCommandOpt('command', title='Commands',
                                     handler=_add_command_parsers)
-    conf = service.prepare_conf(argv, command_line=False,
+    conf = startup.prepare_conf(argv, command_line=False,
                                 extra_cli_opts=[command_opt])
     try:
         conf.command.function(conf, conf.command)

@@ -35,7 +35,7 @@ from eventlet import wsgi
 
 from cloudprefs.api import errors
 from cloudprefs.api import request as api_request
-from cloudprefs import logsafe
+from cloudprefs.service import logsafe
 
 LOG = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ import signal
 import sys
 
 from cloudprefs import notifications
-from cloudprefs import service
+from cloudprefs.service import startup
 
 LOG = logging.getLogger(__name__)
 # At exit, how long the relay goes on sending what it holds.
@@ -53,7 +53,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument('--publisher-id', required=True)
     args, config_args = parser.parse_known_args(argv)
-    conf = service.prepare_conf(config_args, command_line=False)
+    conf = startup.prepare_conf(config_args, command_line=False)
     # Requests first: on a busy machine the relay gets what is left, and
     # when that is not enough its pipe fills and the worker drops (and
     # counts) notifications instead of serving fewer requests.

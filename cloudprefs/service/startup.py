@@ -15,7 +15,7 @@ from oslo_log import log
 
 from cloudprefs import conf as cloudprefs_conf
 from cloudprefs.conf import keystone_authtoken
-from cloudprefs import logsafe
+from cloudprefs.service import logsafe
 
 LOG = logging.getLogger(__name__)
 PROJECT = 'cloudprefs'

@@ -14,7 +14,7 @@ import os
 
 from cloudprefs.api import collection
 from cloudprefs.api import deploy
-from cloudprefs import service
+from cloudprefs.service import startup
 from cloudprefs.wsgi import uwsgi_support
 
 CONFIG_FILE_ENV = 'CLOUDPREFS_CONFIG_FILE'
@@ -23,11 +23,11 @@ CONFIG_FILE_ENV = 'CLOUDPREFS_CONFIG_FILE'
 def init_application():
     files = os.environ.get(CONFIG_FILE_ENV)
     default_files = [f for f in files.split(',') if f] if files else None
-    conf = service.prepare_conf([], default_config_files=default_files,
+    conf = startup.prepare_conf([], default_config_files=default_files,
                                 command_line=False)
     if uwsgi_support.running():
         uwsgi_support.apply_defaults(conf)
-    service.check_auth_strategy(conf)
+    startup.check_auth_strategy(conf)
     app = deploy.load_app(conf)
     collection.settle_after_start_up()
     if uwsgi_support.running():

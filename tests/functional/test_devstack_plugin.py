@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from cloudprefs import service
+from cloudprefs.service import startup
 
 SCRIPTS = ['devstack/plugin.sh', 'devstack/settings',
            'tests/devstack/harness.sh']
@@ -115,10 +115,10 @@ def test_phases_with_devstack_database(tmp_path):
         % (tmp_path / 'etc' / 'cloudprefs' / 'cloudprefs.conf'))
 
     # The written configuration is one the service accepts as it is.
-    loaded = service.prepare_conf(
+    loaded = startup.prepare_conf(
         ['--config-file', str(tmp_path / 'cloudprefs.conf.generated')],
         default_config_files=[], command_line=False)
-    service.check_auth_strategy(loaded)
+    startup.check_auth_strategy(loaded)
     assert loaded.keystone_authtoken.username == 'cloudprefs'
     assert loaded.service_credentials.auth_type == 'password'
     assert loaded.keystone_listener.exchange == 'keystone'

@@ -3,7 +3,7 @@
 import pytest
 
 from cloudprefs.api import deploy
-from cloudprefs import service
+from cloudprefs.service import startup
 from cloudprefs import storage
 
 
@@ -11,7 +11,7 @@ from cloudprefs import storage
 def conf(tmp_path):
     """The service's options with noauth and an embedded SQLite file
     under ``tmp_path``; its drivers closed afterwards."""
-    conf = service.prepare_conf([], default_config_files=[],
+    conf = startup.prepare_conf([], default_config_files=[],
                                 command_line=False)
     conf.set_override('auth_strategy', 'noauth')
     conf.set_override('state_path', str(tmp_path))

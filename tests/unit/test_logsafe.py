@@ -5,7 +5,7 @@ import logging
 import webob
 
 from cloudprefs.api.middleware import catch_errors
-from cloudprefs import logsafe
+from cloudprefs.service import logsafe
 
 
 def test_escape_control_characters():

@@ -12,7 +12,7 @@ from cloudprefs.api.middleware import catch_errors
 from cloudprefs.api.middleware import keystone
 from cloudprefs.api.middleware import noauth
 from cloudprefs.api import routes
-from cloudprefs import service
+from cloudprefs.service import startup
 from cloudprefs import storage
 
 
@@ -205,10 +205,10 @@ def test_keystone_context_trusts_only_confirmed_identity():
 
 
 def test_keystone_strategy_needs_authtoken_settings(tmp_path):
-    conf = service.prepare_conf([], default_config_files=[],
+    conf = startup.prepare_conf([], default_config_files=[],
                                 command_line=False)
-    with pytest.raises(service.ConfigurationError) as caught:
-        service.check_auth_strategy(conf)
+    with pytest.raises(startup.ConfigurationError) as caught:
+        startup.check_auth_strategy(conf)
     assert 'noauth' in str(caught.value)
     conf_file = tmp_path / 'cloudprefs.conf'
     conf_file.write_text(
@@ -217,9 +217,9 @@ def test_keystone_strategy_needs_authtoken_settings(tmp_path):
         'password = secret\nproject_name = service\n'
         'user_domain_name = Default\nproject_domain_name = Default\n'
         'www_authenticate_uri = http://127.0.0.1:5000/v3\n')
-    conf = service.prepare_conf(['--config-file', str(conf_file)],
+    conf = startup.prepare_conf(['--config-file', str(conf_file)],
                                 command_line=False)
-    service.check_auth_strategy(conf)
+    startup.check_auth_strategy(conf)
 
 
 def test_keystone_pipeline_answers_401_without_token(tmp_path):
@@ -230,7 +230,7 @@ def test_keystone_pipeline_answers_401_without_token(tmp_path):
         'username = u\npassword = p\nproject_name = service\n'
         'user_domain_name = Default\nproject_domain_name = Default\n'
         'www_authenticate_uri = http://127.0.0.1:9/v3\n' % tmp_path)
-    conf = service.prepare_conf(['--config-file', str(conf_file)],
+    conf = startup.prepare_conf(['--config-file', str(conf_file)],
                                 command_line=False)
     app = deploy.load_app(conf)
     response = call(app, 'GET', '/v1', user='forged')
@@ -242,10 +242,10 @@ def test_keystone_pipeline_answers_401_without_token(tmp_path):
 
 
 def test_mongodb_flag_builds_url():
-    assert service.mongodb_url('10.0.0.1:27017, 10.0.0.2', 'prefs') == (
+    assert startup.mongodb_url('10.0.0.1:27017, 10.0.0.2', 'prefs') == (
         'mongodb://10.0.0.1:27017,10.0.0.2/prefs')
-    with pytest.raises(service.ConfigurationError):
-        service.mongodb_url(' , ', 'prefs')
+    with pytest.raises(startup.ConfigurationError):
+        startup.mongodb_url(' , ', 'prefs')
 
 
 def test_every_storage_refusal_has_an_answer():

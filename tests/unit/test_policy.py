@@ -12,7 +12,7 @@ import webob
 from cloudprefs.api import deploy
 from cloudprefs.api import routes
 from cloudprefs import policies
-from cloudprefs import service
+from cloudprefs.service import startup
 from cloudprefs import storage
 
 
@@ -46,7 +46,7 @@ def make_app(tmp_path):
             conf_file.write_text('[oslo_policy]\npolicy_file = %s\n'
                                  % policy_file)
             args = ['--config-file', str(conf_file)]
-        conf = service.prepare_conf(args, default_config_files=[],
+        conf = startup.prepare_conf(args, default_config_files=[],
                                     command_line=False)
         conf.set_override('auth_strategy', 'noauth')
         conf.set_override('state_path', str(tmp_path))
@@ -129,7 +129,7 @@ def conf_with_policy_file(tmp_path, content):
     policy_file.write_text(content)
     conf_file = tmp_path / 'cloudprefs.conf'
     conf_file.write_text('[oslo_policy]\npolicy_file = %s\n' % policy_file)
-    conf = service.prepare_conf(['--config-file', str(conf_file)],
+    conf = startup.prepare_conf(['--config-file', str(conf_file)],
                                 default_config_files=[], command_line=False)
     return conf, policy_file
 
@@ -145,10 +145,10 @@ class FakeClock:
 def test_cached_decisions_follow_a_changed_policy_file(tmp_path):
     from oslo_context import context as oslo_context
 
-    from cloudprefs import policy
+    from cloudprefs.policies import enforcer
     conf, policy_file = conf_with_policy_file(tmp_path, '{}\n')
     clock = FakeClock()
-    authorizer = policy.Authorizer(policy.make_enforcer(conf), clock=clock)
+    authorizer = enforcer.Authorizer(enforcer.make_enforcer(conf), clock=clock)
     bob = oslo_context.RequestContext(user_id='bob', roles=['member'])
     rule = 'cloudprefs:container:delete'
     assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)
@@ -157,7 +157,7 @@ def test_cached_decisions_follow_a_changed_policy_file(tmp_path):
     later = time.time() + 10   # a newer mtime for certain
     os.utime(policy_file, (later, later))
     assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)   # cached
-    clock.now += policy.RELOAD_INTERVAL
+    clock.now += enforcer.RELOAD_INTERVAL
     assert not authorizer.authorize(rule, {'user_id': 'bob'}, bob)
     admin = oslo_context.RequestContext(user_id='root', roles=['admin'],
                                         system_scope='all')
@@ -167,7 +167,7 @@ def test_cached_decisions_follow_a_changed_policy_file(tmp_path):
 def test_decisions_are_cached_by_every_credential(tmp_path):
     from oslo_context import context as oslo_context
 
-    from cloudprefs import policy
+    from cloudprefs.policies import enforcer
 
     class NestedValuesContext(oslo_context.RequestContext):
         """A context whose policy values are not flat."""
@@ -177,10 +177,10 @@ def test_decisions_are_cached_by_every_credential(tmp_path):
             values['extra'] = {'tags': ['a']}
             return values
 
-    conf = service.prepare_conf([], default_config_files=[],
+    conf = startup.prepare_conf([], default_config_files=[],
                                 command_line=False)
-    authorizer = policy.Authorizer(policy.make_enforcer(conf),
-                                   clock=FakeClock())
+    authorizer = enforcer.Authorizer(enforcer.make_enforcer(conf),
+                                     clock=FakeClock())
     rule = 'cloudprefs:containers:delete_all'
     member = oslo_context.RequestContext(user_id='bob', roles=['member'])
     admin = oslo_context.RequestContext(user_id='bob', roles=['admin'],
@@ -209,7 +209,7 @@ def test_a_project_admin_is_no_administrator_by_default(make_app):
 def test_the_deprecated_project_admin_rule_under_old_defaults(tmp_path):
     conf_file = tmp_path / 'cloudprefs.conf'
     conf_file.write_text('[oslo_policy]\nenforce_new_defaults = false\n')
-    conf = service.prepare_conf(['--config-file', str(conf_file)],
+    conf = startup.prepare_conf(['--config-file', str(conf_file)],
                                 default_config_files=[], command_line=False)
     conf.set_override('auth_strategy', 'noauth')
     conf.set_override('state_path', str(tmp_path))
@@ -229,10 +229,10 @@ def test_the_deprecated_project_admin_rule_under_old_defaults(tmp_path):
     '"a": [unclosed\n', '- not a map\n', '"rule": "role:admin and (\n'])
 def test_a_policy_file_that_does_not_parse_stops_the_start(tmp_path,
                                                            content):
-    from cloudprefs import policy
+    from cloudprefs.policies import enforcer
     conf, policy_file = conf_with_policy_file(tmp_path, content)
-    with pytest.raises(policy.PolicyFileError) as caught:
-        policy.make_enforcer(conf)
+    with pytest.raises(enforcer.PolicyFileError) as caught:
+        enforcer.make_enforcer(conf)
     assert str(policy_file) in str(caught.value)
     assert '\n' not in str(caught.value)
 
@@ -249,35 +249,36 @@ class Records(logging.Handler):
 def test_a_bad_edit_while_running_keeps_the_last_good_rules(tmp_path):
     from oslo_context import context as oslo_context
 
-    from cloudprefs import policy
+    from cloudprefs.policies import enforcer
     rule = 'cloudprefs:container:delete'
     conf, policy_file = conf_with_policy_file(
         tmp_path, '"%s": "rule:context_is_admin"\n' % rule)
     clock = FakeClock()
-    authorizer = policy.Authorizer(policy.make_enforcer(conf), clock=clock)
+    authorizer = enforcer.Authorizer(enforcer.make_enforcer(conf), clock=clock)
     bob = oslo_context.RequestContext(user_id='bob', roles=['member'])
     assert not authorizer.authorize(rule, {'user_id': 'bob'}, bob)
     records = Records()
-    logging.getLogger('cloudprefs.policy').addHandler(records)
+    logging.getLogger('cloudprefs.policies.enforcer').addHandler(records)
     try:
         for number, broken in enumerate(('"%s": [unclosed\n' % rule,
                                          '- not a mapping\n')):
             policy_file.write_text(broken)
             later = time.time() + 10 * (number + 1)
             os.utime(policy_file, (later, later))
-            clock.now += policy.RELOAD_INTERVAL
+            clock.now += enforcer.RELOAD_INTERVAL
             # The rules read before: still refused, and no exception.
             assert not authorizer.authorize(rule, {'user_id': 'bob'}, bob)
             assert 'cannot be used' in records.messages[-1]
             assert len(records.messages) == number + 1
     finally:
-        logging.getLogger('cloudprefs.policy').removeHandler(records)
+        logging.getLogger('cloudprefs.policies.enforcer').removeHandler(
+            records)
     policy_file.write_text('{}\n')
     later = time.time() + 100
     os.utime(policy_file, (later, later))
-    clock.now += policy.RELOAD_INTERVAL
+    clock.now += enforcer.RELOAD_INTERVAL
     assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)
     later = time.time() + 200
     os.utime(policy_file, (later, later))
-    clock.now += policy.RELOAD_INTERVAL
+    clock.now += enforcer.RELOAD_INTERVAL
     assert authorizer.authorize(rule, {'user_id': 'bob'}, bob)

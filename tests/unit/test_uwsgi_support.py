@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from cloudprefs import service
+from cloudprefs.service import startup
 from cloudprefs.wsgi import uwsgi_support
 
 
@@ -19,7 +19,7 @@ class FakeUwsgi:
 
 @pytest.fixture
 def conf():
-    return service.prepare_conf([], default_config_files=[],
+    return startup.prepare_conf([], default_config_files=[],
                                 command_line=False)
 
 

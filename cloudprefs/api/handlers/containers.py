@@ -1,11 +1,13 @@
 """Handlers for the user's containers and the values inside them.
 
 Each handler names its policy rule, reads the request, validates its
-body, calls the storage driver and answers. The policy check, HEAD, and
-the mapping of storage exceptions to HTTP happen once, in
-:mod:`cloudprefs.api.app`.
+body, calls the storage driver and answers. The writes share one shape
+(:func:`write_handler`: precondition, body, driver, 204). The policy
+check, HEAD, and the mapping of storage exceptions to HTTP happen once,
+in :mod:`cloudprefs.api.app`.
 """
 
+import functools
 import re
 import urllib.parse
 
@@ -32,6 +34,26 @@ def policy_rule(name):
     return decorate
 
 
+def write_handler(rule, creates=False):
+    """A write: ``handler(req, precondition, **route)`` validates the body,
+    writes through the driver and returns what it wrote, answered 204
+    with the container's new validators.
+
+    The precondition (``If-Match``; ``If-None-Match: *`` too where the
+    write may ``create`` the container) is read first, so that a
+    malformed one is refused before the body is.
+    """
+    def decorate(handler):
+        @functools.wraps(handler)
+        def write(req, **route):
+            precondition = conditional.write_precondition(
+                req, allow_if_none_match=creates)
+            return responses.no_content(handler(req, precondition, **route))
+        write.policy_rule = rule
+        return write
+    return decorate
+
+
 _NO_BODY = object()
 
 
@@ -52,6 +74,17 @@ def _require_object(value):
             400, errors.NOT_AN_OBJECT,
             'A container body must be a JSON object; to store another '
             'value, send it to a key path below the container.')
+
+
+def _object_body(req, required):
+    """A container's whole new value: a JSON object (``{}`` for an empty
+    body where none is ``required``) within the depth limit."""
+    value = _read_json(req, required)
+    if value is _NO_BODY:
+        value = {}
+    _require_object(value)
+    body.check_depth(0, value, req.limits.max_depth)
+    return value
 
 
 def _read_merge_patch(req, patch_types=(MERGE_PATCH_TYPE,)):
@@ -251,58 +284,43 @@ def get_container(req, container):
     return _with_headers(_read_answer(req, read), watched)
 
 
-@policy_rule(rules.WRITE_CONTAINER)
-def create_or_merge_container(req, container):
-    precondition = conditional.write_precondition(req,
-                                                  allow_if_none_match=True)
-    value = _read_json(req, required=False)
-    if value is _NO_BODY:
-        value = {}
-    _require_object(value)
-    body.check_depth(0, value, req.limits.max_depth)
-    return responses.no_content(req.storage.merge(
-        req.owner_id, container, value, precondition=precondition,
-        expiry=expiry.requested(req)))
+@write_handler(rules.WRITE_CONTAINER, creates=True)
+def create_or_merge_container(req, precondition, container):
+    return req.storage.merge(
+        req.owner_id, container, _object_body(req, required=False),
+        precondition=precondition, expiry=expiry.requested(req))
 
 
-@policy_rule(rules.WRITE_CONTAINER)
-def replace_container(req, container):
-    precondition = conditional.write_precondition(req,
-                                                  allow_if_none_match=True)
-    value = _read_json(req, required=True)
-    _require_object(value)
-    body.check_depth(0, value, req.limits.max_depth)
-    return responses.no_content(req.storage.replace(
-        req.owner_id, container, value, precondition=precondition,
-        expiry=expiry.requested(req)))
+@write_handler(rules.WRITE_CONTAINER, creates=True)
+def replace_container(req, precondition, container):
+    return req.storage.replace(
+        req.owner_id, container, _object_body(req, required=True),
+        precondition=precondition, expiry=expiry.requested(req))
 
 
-@policy_rule(rules.WRITE_CONTAINER)
-def patch_container(req, container):
-    precondition = conditional.write_precondition(req,
-                                                  allow_if_none_match=False)
-    if req.api_version < microversion.JSON_PATCH:
-        patch = _read_merge_patch(req)
-    elif req.content_type == JSON_PATCH_TYPE:
-        operations = _read_json_patch(req)
-        return responses.no_content(req.storage.json_patch(
-            req.owner_id, container, operations, req.limits.max_depth,
-            precondition=precondition, expiry=expiry.requested(req)))
-    else:
-        patch = _read_merge_patch(req, (MERGE_PATCH_TYPE, JSON_PATCH_TYPE))
+@write_handler(rules.WRITE_CONTAINER)
+def patch_container(req, precondition, container):
+    if (req.api_version >= microversion.JSON_PATCH
+            and req.content_type == JSON_PATCH_TYPE):
+        return req.storage.json_patch(
+            req.owner_id, container, _read_json_patch(req),
+            req.limits.max_depth, precondition=precondition,
+            expiry=expiry.requested(req))
+    patch_types = (MERGE_PATCH_TYPE,)
+    if req.api_version >= microversion.JSON_PATCH:
+        patch_types += (JSON_PATCH_TYPE,)
+    patch = _read_merge_patch(req, patch_types)
     _require_object(patch)
     body.check_depth(0, patch, req.limits.max_depth)
-    return responses.no_content(req.storage.merge_patch(
+    return req.storage.merge_patch(
         req.owner_id, container, [], patch, precondition=precondition,
-        expiry=expiry.requested(req)))
+        expiry=expiry.requested(req))
 
 
-@policy_rule(rules.DELETE_CONTAINER)
-def delete_container(req, container):
-    precondition = conditional.write_precondition(req,
-                                                  allow_if_none_match=False)
-    return responses.no_content(req.storage.delete_container(
-        req.owner_id, container, precondition=precondition))
+@write_handler(rules.DELETE_CONTAINER)
+def delete_container(req, precondition, container):
+    return req.storage.delete_container(req.owner_id, container,
+                                        precondition=precondition)
 
 
 # /v1/{container}/{key path} --------------------------------------------------
@@ -316,31 +334,25 @@ def get_value(req, container, key_path):
     return _with_headers(_read_answer(req, read), watched)
 
 
-@policy_rule(rules.SET_VALUE)
-def set_value(req, container, key_path):
-    precondition = conditional.write_precondition(req,
-                                                  allow_if_none_match=False)
+@write_handler(rules.SET_VALUE)
+def set_value(req, precondition, container, key_path):
     value = _read_json(req, required=True)
     body.check_depth(len(key_path), value, req.limits.max_depth)
-    return responses.no_content(req.storage.set_value(
+    return req.storage.set_value(
         req.owner_id, container, key_path, value, precondition=precondition,
-        expiry=expiry.requested(req)))
+        expiry=expiry.requested(req))
 
 
-@policy_rule(rules.SET_VALUE)
-def patch_value(req, container, key_path):
-    precondition = conditional.write_precondition(req,
-                                                  allow_if_none_match=False)
+@write_handler(rules.SET_VALUE)
+def patch_value(req, precondition, container, key_path):
     patch = _read_merge_patch(req)
     body.check_depth(len(key_path), patch, req.limits.max_depth)
-    return responses.no_content(req.storage.merge_patch(
+    return req.storage.merge_patch(
         req.owner_id, container, key_path, patch, precondition=precondition,
-        expiry=expiry.requested(req)))
+        expiry=expiry.requested(req))
 
 
-@policy_rule(rules.DELETE_VALUE)
-def delete_value(req, container, key_path):
-    precondition = conditional.write_precondition(req,
-                                                  allow_if_none_match=False)
-    return responses.no_content(req.storage.delete_value(
-        req.owner_id, container, key_path, precondition=precondition))
+@write_handler(rules.DELETE_VALUE)
+def delete_value(req, precondition, container, key_path):
+    return req.storage.delete_value(req.owner_id, container, key_path,
+                                    precondition=precondition)

@@ -8,7 +8,7 @@ import logging
 import sys
 
 from cloudprefs.api import errors
-from cloudprefs import logsafe
+from cloudprefs.service import logsafe
 
 LOG = logging.getLogger(__name__)
 
