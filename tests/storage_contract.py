@@ -1019,6 +1019,26 @@ class StorageContract:
         assert driver.list_containers(USER) == ['new0', 'new1', 'new2',
                                                 'stays']
 
+    def test_an_expired_container_leaves_the_quota_before_the_sweep(
+            self, driver_factory, clock):
+        # Before, the quota kept counting it until the sweep ran, while
+        # X-Container-Count no longer did: a 403 the user could not see.
+        driver = driver_factory(containers_per_user=2, bytes_per_user=100)
+        driver.set_value(USER, 'short', ['k'], 'x' * 60,
+                         expiry=Expiry(clock.now + 5))       # 68 bytes
+        driver.merge(USER, 'kept', {})
+        with pytest.raises(exceptions.QuotaExceeded):
+            driver.merge(USER, 'third', {})
+        with pytest.raises(exceptions.QuotaExceeded):
+            driver.set_value(USER, 'kept', ['k'], 'x' * 40)
+        clock.now += 5
+        driver.merge(USER, 'third', {})
+        driver.set_value(USER, 'kept', ['k'], 'x' * 40)
+        assert driver.list_containers(USER) == ['kept', 'third']
+        assert driver.usage(USER) == (2, 2 + len('{"k":""}') + 40)
+        with pytest.raises(exceptions.QuotaExceeded):
+            driver.merge(USER, 'fourth', {})
+
     # Usage and quotas --------------------------------------------------------
 
     def test_usage_counts_compact_json(self, driver):

@@ -12,7 +12,9 @@
 export writes every user's containers as JSON lines, one container a line:
 ``{"user_id": ..., "container": ..., "value": {...}, "revision": ...,
 "modified_at": ..., "expires_at": ...}`` (``expires_at``, the Unix
-second the container expires, only when it does); import reads the same
+second the container expires, only when it does; a shared layer's
+container has ``"layer": "project"|"domain"|"cloud"`` and ``"layer_id"``
+instead of ``user_id``); import reads the same
 lines and stores each container whole, with its expiry (it gets a new
 revision; one expired meanwhile is left out), so data moves between any
 two drivers, MongoDB to SQL or back.
@@ -76,14 +78,44 @@ def _open(path, mode, default):
             yield stream
 
 
-def _export_line(user_id, name, read):
+def _owner_fields(key):
+    """A user's container says ``"user_id"``; a shared layer's says
+    ``"layer"`` and ``"layer_id"`` (null for the cloud), never the
+    storage key, which no user id can be."""
+    owner = owners.parse(key)
+    if owner.layer == owners.USER:
+        return '"user_id":%s' % document.compact_json(owner.id)
+    return '"layer":%s,"layer_id":%s' % (document.compact_json(owner.layer),
+                                         document.compact_json(owner.id))
+
+
+def _export_line(key, name, read):
     # The stored compact JSON goes out as it is, never parsed.
     expiry = ('' if read.expires_at is None
               else ',"expires_at":%d' % read.expires_at)
-    return '{"user_id":%s,"container":%s,"value":%s,"revision":%d,' \
+    return '{%s,"container":%s,"value":%s,"revision":%d,' \
         '"modified_at":%s%s}\n' % (
-            document.compact_json(user_id), document.compact_json(name),
+            _owner_fields(key), document.compact_json(name),
             read.text, read.revision, json.dumps(read.modified_at), expiry)
+
+
+def _imported_owner_key(record):
+    """The storage key of an exported line's owner."""
+    if 'layer' not in record:
+        user_id = record['user_id']
+        if not isinstance(user_id, str) or not user_id:
+            raise ValueError('user_id is not a user id')
+        return user_id
+    layer, layer_id = record['layer'], record.get('layer_id')
+    if layer not in owners.SHARED:
+        raise ValueError('layer is not one of %s' % ', '.join(owners.SHARED))
+    if layer == owners.CLOUD:
+        if layer_id is not None:
+            raise ValueError('the cloud layer has no layer_id')
+    elif not isinstance(layer_id, str) or not owners.is_valid_layer_id(
+            layer_id):
+        raise ValueError('layer_id is not a %s id' % layer)
+    return owners.Owner(layer, layer_id).key
 
 
 def export(conf, args):
@@ -107,8 +139,8 @@ def import_(conf, args):
                 continue
             try:
                 record = body.parse(line.encode('utf-8'))
-                user_id, name, value = (record['user_id'],
-                                        record['container'], record['value'])
+                owner_key = _imported_owner_key(record)
+                name, value = record['container'], record['value']
                 if not isinstance(value, dict):
                     raise ValueError('value is not an object')
                 expires_at = record.get('expires_at')
@@ -121,7 +153,7 @@ def import_(conf, args):
             if records.is_expired(expires_at):
                 expired += 1
                 continue
-            driver.replace(user_id, name, value,
+            driver.replace(owner_key, name, value,
                            expiry=records.Expiry(expires_at))
             count += 1
     print('Imported %d containers%s.' % (

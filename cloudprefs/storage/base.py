@@ -230,6 +230,25 @@ class StorageDriver(read_operations.ReadOperations,
 
     def _change(self, user_id, name, change, create_missing, precondition,
                 expiry=None) -> records.Written:
+        """:meth:`_write`, counting no expired container against the quota.
+
+        The usage record a quota checks counts a container until it is
+        deleted; one past its expiry is gone for every reader already. So
+        a write the quota refuses sweeps the expired containers (as the
+        workers' sweep would, soon) and is tried once more: the quota
+        then holds the live containers only, as the usage reads say.
+        """
+        try:
+            return self._write(user_id, name, change, create_missing,
+                               precondition, expiry)
+        except exceptions.QuotaExceeded:
+            if not self.expire_containers():
+                raise
+        return self._write(user_id, name, change, create_missing,
+                           precondition, expiry)
+
+    def _write(self, user_id, name, change, create_missing, precondition,
+               expiry=None) -> records.Written:
         """The write algorithm: make the container ``change(current)``.
 
         ``change`` receives the current object (``{}`` for a container

@@ -9,6 +9,7 @@ also show that it works without anything of the server installed. Users
 reach the service with nothing but a ``clouds.yaml``.
 """
 
+import calendar
 import json
 import os
 import re
@@ -254,10 +255,13 @@ def test_list_pages_long_listing_and_conditional_writes(deployment):
     long_rows = json.loads(run('list', '--long', '-f', 'json'))
     assert [row['Bytes'] for row in long_rows] == [
         len('{"n":"c1"}')] * 3 + [len('{"n":"other"}')]
+    assert [row['Expires At'] for row in long_rows] == [None] * 4
     # Before 1.2 the same rows come from one HEAD per container.
     assert json.loads(ok(openstack(
         deployment, 'bob', '--os-preference-api-version', '1.1',
-        'preference', 'list', '--long', '-f', 'json'))) == long_rows
+        'preference', 'list', '--long', '-f', 'json'))) == [
+            {key: row[key] for key in ('Name', 'Bytes', 'Revision')}
+            for row in long_rows]
     revision = long_rows[0]['Revision']
     assert revision and '"' not in revision
     run('set', 'c1', 'n', '--value', '1', '--if-match', revision)
@@ -430,7 +434,16 @@ def test_set_makes_a_container_expire(deployment):
         assert time.monotonic() < deadline, 'brief did not expire'
         time.sleep(0.2)
     run('set', 'brief', '--value', '{"a": 2}', '--delete-after', '3600')
+
+    def expires_at():
+        row, = json.loads(run('list', '--long', '--prefix', 'brief', '-f',
+                              'json'))
+        return row['Expires At']
+    shown = calendar.timegm(time.strptime(expires_at()[:19],
+                                          '%Y-%m-%dT%H:%M:%S'))
+    assert abs(shown - (time.time() + 3600)) < 120, expires_at()
     run('set', 'brief', 'b', '--value', '3', '--no-expiry')
+    assert expires_at() is None
     assert show_json(deployment, 'bob', 'brief') == {'a': 2, 'b': 3}
     old = openstack(deployment, 'bob', '--os-preference-api-version', '1.2',
                     'preference', 'set', 'brief', '--value', '{}',

@@ -2,11 +2,13 @@
 with nothing lost: MongoDB → PostgreSQL → embedded SQLite → MariaDB →
 MongoDB, compared at each step."""
 
+import json
 import os
 import subprocess
 import sys
 
 from cloudprefs.storage import mongodb as mongodb_driver
+from cloudprefs.storage import owners
 from cloudprefs.storage import records
 from cloudprefs.storage import sql
 from tests import storage_contract
@@ -15,6 +17,10 @@ from tests.support.config import canonical
 from tests.support.config import make_conf
 
 USERS = ['alice', 'bob', 'bob ', 'Bob', '🦄', "o'brien", '$cmd', 'a.b']
+# The shared layers (API 1.4) move with the users' containers.
+LAYERS = [owners.Owner(owners.PROJECT, 'p-1'),
+          owners.Owner(owners.DOMAIN, 'default'),
+          owners.Owner(owners.CLOUD, None)]
 
 
 # Far enough ahead to outlast the test; carried by every hop.
@@ -29,6 +35,8 @@ def fill(driver):
             name = key or 'empty'
             driver.merge(user, name, {key: {key: index},
                                       'v': storage_contract.ODD_VALUES})
+    for owner in LAYERS:
+        driver.merge(owner.key, 'defaults', {'layer': owner.layer})
 
 
 def snapshot(driver):
@@ -54,7 +62,8 @@ def test_export_import_round_trip_across_drivers(tmp_path, mongodb_url,
                                           make_conf(mongodb_url))
     fill(source)
     expected = snapshot(source)
-    assert len(expected) == len(USERS) * (1 + len(storage_contract.ODD_KEYS))
+    assert len(expected) == len(USERS) * (
+        1 + len(storage_contract.ODD_KEYS)) + len(LAYERS)
     assert [row[3] for row in expected].count(EXPIRES_AT) == len(USERS)
     source.close()
 
@@ -66,7 +75,16 @@ def test_export_import_round_trip_across_drivers(tmp_path, mongodb_url,
         dump = os.path.join(workdir, 'export-%d.jsonl' % number)
         manage(workdir, from_url, 'export', '--output', dump)
         with open(dump, 'rb') as lines:
-            assert sum(1 for _ in lines) == len(expected)
+            exported = [json.loads(line) for line in lines]
+        assert len(exported) == len(expected)
+        layers = [(line['layer'], line['layer_id']) for line in exported
+                  if 'layer' in line]
+        assert len(layers) == len(LAYERS)
+        assert set(layers) == {tuple(owner) for owner in LAYERS}
+        assert all('user_id' not in line for line in exported
+                   if 'layer' in line)
+        assert all(owners.is_user(line['user_id']) for line in exported
+                   if 'user_id' in line)
         manage(workdir, to_url, 'import', '--input', dump)
         target = (mongodb_driver.MongoDBDriver if to_url.startswith('mongo')
                   else sql.SQLDriver)(to_url, make_conf(to_url))
@@ -89,6 +107,31 @@ def test_import_refuses_a_bad_line(tmp_path):
         capture_output=True, timeout=60)
     assert result.returncode != 0
     assert b'line 2' in result.stderr
+
+
+def test_import_refuses_a_bad_layer(tmp_path):
+    url = 'sqlite:///%s' % (tmp_path / 'db.sqlite')
+    manage(str(tmp_path), url, 'db_sync')
+    conf_path = config.write_config_file(
+        str(tmp_path / 'manage.conf'), {'database': {'connection': url}})
+    script = os.path.join(os.path.dirname(sys.executable),
+                          'cloudprefs-manage')
+    for owner in (b'"layer": "user", "layer_id": "u"',
+                  b'"layer": "project", "layer_id": null',
+                  b'"layer": "domain", "layer_id": ""',
+                  b'"layer": "cloud", "layer_id": "x"',
+                  b'"user_id": ""', b'"user_id": 7'):
+        result = subprocess.run(
+            [script, '--config-file', conf_path, 'import'],
+            input=b'{%s, "container": "c", "value": {}}\n' % owner,
+            capture_output=True, timeout=60)
+        assert result.returncode != 0, owner
+        assert b'line 1 is not an exported container' in result.stderr
+    driver = sql.SQLDriver(url, make_conf(url))
+    try:
+        assert list(driver.export_containers()) == []
+    finally:
+        driver.close()
 
 
 def test_import_leaves_out_what_expired_since_the_export(tmp_path):

@@ -208,6 +208,17 @@ def test_bad_layer_parameters_are_400(people, query):
     assert 'errors' in response.json()
 
 
+@pytest.mark.parametrize('query', [
+    'effective=true&since=0', 'effective=true&since=0&wait=1',
+    'effective=true&detail=true'])
+def test_the_merged_listing_has_no_feed_or_details(people, query):
+    # Before, since= answered the user's own feed and detail=true the
+    # merged names, as if effective=true had been understood.
+    response = people['member'].get('/v1?' + query)
+    assert_error(response, 400, 'cloudprefs.bad_request')
+    assert 'effective=true' in response.json()['errors'][0]['detail']
+
+
 def test_a_layer_has_a_feed_of_its_own(people):
     manager, member = people['manager'], people['member']
     cursor = member.get('/v1?scope=project').headers['X-Cursor']

@@ -191,11 +191,19 @@ def _detail(req, name, meta):
 @policy_rule(rules.LIST_CONTAINERS)
 def list_containers(req):
     limit = _page_limit(req)
+    merged = effective.requested(req)
+    detailed = _wants_details(req)
+    if merged and ('since' in req.GET or detailed):
+        # Each layer has a feed and details of its own; the merged view
+        # has neither, and silently answering one layer's would mislead.
+        raise errors.APIError(
+            400, errors.BAD_REQUEST,
+            'effective=true lists the merged names only; it does not go '
+            'with since or detail=true (ask each layer with scope=).')
     if 'since' in req.GET:
         return feed.read_changes(req, limit)
-    if effective.requested(req):
+    if merged:
         return _merged_listing(req, limit)
-    detailed = _wants_details(req)
     marker = req.GET.get('marker')
     prefix = req.GET.get('prefix')
     # The cursor before the names: a client that reads what is listed and

@@ -121,9 +121,10 @@ class ListPreference(command.Lister):
         parser.add_argument('--limit', metavar='<num>', type=int,
                             help='At most this many containers')
         parser.add_argument('--long', action='store_true', default=False,
-                            help='Also show each container\'s size and '
-                                 'revision (API 1.2: one request a page; '
-                                 'before: one more request each)')
+                            help='Also show each container\'s size, '
+                                 'revision and (API 1.3) expiry time (API '
+                                 '1.2: one request a page; before: one '
+                                 'more request each)')
         _add_user_option(parser)
         _add_effective_option(parser, 'The names of every layer')
         return parser
@@ -138,6 +139,12 @@ class ListPreference(command.Lister):
                     '--long does not go with --effective.')
             return ('Name',), [(name,) for name in prefs.list(
                 effective=True, **query)]
+        if parsed_args.long and prefs.has_api_version(
+                client.EXPIRY_VERSION):
+            return ('Name', 'Bytes', 'Revision', 'Expires At'), [
+                (detail.name, detail.bytes, detail.etag.strip('"'),
+                 detail.expires_at)
+                for detail in prefs.list_details(**query)]
         if parsed_args.long and prefs.has_api_version(
                 client.DETAILED_LISTING_VERSION):
             return ('Name', 'Bytes', 'Revision'), [
