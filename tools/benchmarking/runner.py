@@ -4,6 +4,7 @@ so that all of them see the same machine."""
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 
@@ -92,6 +93,9 @@ def make_parser(description):
 def main(argv=None, description=None):
     parser = make_parser(description)
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM (kill, a timeout), a run still stops the
+    # servers it started and drops its database, as after Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     options = parse_options(args.set)
     if args.tokens and args.auth == 'noauth':
         parser.error('--tokens needs --auth keystone or compare')
