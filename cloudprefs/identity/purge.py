@@ -13,7 +13,6 @@ import logging
 
 from cloudprefs import notifications
 from cloudprefs.service import logsafe
-from cloudprefs.storage import owners
 from cloudprefs.storage import records
 
 LOG = logging.getLogger(__name__)
@@ -33,9 +32,3 @@ def purge_owner(driver, notifier, owner, reason):
     payload['reason'] = reason
     notifier.emit({}, event_type, payload)
     return deleted
-
-
-def purge_user(driver, notifier, user_id, reason):
-    """:func:`purge_owner` of a user."""
-    return purge_owner(driver, notifier, owners.Owner(owners.USER, user_id),
-                       reason)

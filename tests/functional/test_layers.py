@@ -217,6 +217,9 @@ def test_the_merged_listing_has_no_feed_or_details(people, query):
     response = people['member'].get('/v1?' + query)
     assert_error(response, 400, 'cloudprefs.bad_request')
     assert 'effective=true' in response.json()['errors'][0]['detail']
+    # Without effective=true the feed is read as before, detail unread.
+    plain = people['member'].get('/v1?since=0&detail=maybe')
+    assert plain.status_code == 200 and 'changes' in plain.json()
 
 
 def test_a_layer_has_a_feed_of_its_own(people):

@@ -49,8 +49,7 @@ def write_handler(rule, creates=False):
             precondition = conditional.write_precondition(
                 req, allow_if_none_match=creates)
             return responses.no_content(handler(req, precondition, **route))
-        write.policy_rule = rule
-        return write
+        return policy_rule(rule)(write)
     return decorate
 
 
@@ -192,8 +191,7 @@ def _detail(req, name, meta):
 def list_containers(req):
     limit = _page_limit(req)
     merged = effective.requested(req)
-    detailed = _wants_details(req)
-    if merged and ('since' in req.GET or detailed):
+    if merged and ('since' in req.GET or _wants_details(req)):
         # Each layer has a feed and details of its own; the merged view
         # has neither, and silently answering one layer's would mislead.
         raise errors.APIError(
@@ -204,6 +202,7 @@ def list_containers(req):
         return feed.read_changes(req, limit)
     if merged:
         return _merged_listing(req, limit)
+    detailed = _wants_details(req)
     marker = req.GET.get('marker')
     prefix = req.GET.get('prefix')
     # The cursor before the names: a client that reads what is listed and
@@ -308,16 +307,15 @@ def replace_container(req, precondition, container):
 
 @write_handler(rules.WRITE_CONTAINER)
 def patch_container(req, precondition, container):
-    if (req.api_version >= microversion.JSON_PATCH
-            and req.content_type == JSON_PATCH_TYPE):
+    if req.api_version < microversion.JSON_PATCH:
+        patch = _read_merge_patch(req)
+    elif req.content_type == JSON_PATCH_TYPE:
         return req.storage.json_patch(
             req.owner_id, container, _read_json_patch(req),
             req.limits.max_depth, precondition=precondition,
             expiry=expiry.requested(req))
-    patch_types = (MERGE_PATCH_TYPE,)
-    if req.api_version >= microversion.JSON_PATCH:
-        patch_types += (JSON_PATCH_TYPE,)
-    patch = _read_merge_patch(req, patch_types)
+    else:
+        patch = _read_merge_patch(req, (MERGE_PATCH_TYPE, JSON_PATCH_TYPE))
     _require_object(patch)
     body.check_depth(0, patch, req.limits.max_depth)
     return req.storage.merge_patch(
