@@ -54,8 +54,7 @@ def label_for(args):
 
 def describe_run(args, options):
     return {'backend': args.backend, 'auth': args.auth, 'options': options,
-            'connections': [int(count)
-                            for count in args.connections.split(',')],
+            'connections': list(args.connections),
             'duration': args.duration, 'rounds': args.rounds,
             'date': time.strftime('%Y-%m-%d'),
             'machine': {'cpus': os.cpu_count(),

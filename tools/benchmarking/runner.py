@@ -53,7 +53,7 @@ def make_parser(description):
     parser.add_argument('--tokens', type=int, default=0, metavar='N',
                         help='with keystone or compare: N distinct tokens '
                              'spread over the users (default: one each)')
-    parser.add_argument('--connections', default='32,256',
+    parser.add_argument('--connections', default='32,256', type=counts,
                         help='comma-separated; each is a table of its own')
     parser.add_argument('--duration', type=int, default=10)
     parser.add_argument('--rounds', type=int, default=5)
@@ -136,6 +136,7 @@ class Run:
         self.user_ids = ['bench-%d' % (i + 1) for i in range(args.users)]
         self.headers_list = [{'X-User-Id': user_id}
                              for user_id in self.user_ids]
+        self.workloads = [name for name in args.workloads.split(',') if name]
 
     def run(self, results):
         args = self.args
@@ -166,7 +167,7 @@ class Run:
             servers.warm(self.uwsgi[0], self.headers_list[:1])
         self.trivial_target, self.trivial_url = servers.start_trivial(
             self.cleanups)
-        for connections in counts(args.connections):
+        for connections in args.connections:
             self._measure_rounds(connections, results)
         if self.notifying is not None:
             report.print_notifications_lost(self.notifying[0])
@@ -197,21 +198,17 @@ class Run:
         servers.warm(self.api, self.headers_list)
 
     def _names(self, polling):
-        workload_names = self._workloads()
-        names = ['ceiling'] + workload_names
+        names = ['ceiling'] + self.workloads
         if self.notifying is not None:
-            names += [name + servers.NOTIFYING for name in workload_names]
+            names += [name + servers.NOTIFYING for name in self.workloads]
         if self.args.long_polls:
-            names += [name + polling for name in workload_names]
+            names += [name + polling for name in self.workloads]
         if self.uwsgi is not None:
-            names += [name + servers.UWSGI for name in workload_names]
+            names += [name + servers.UWSGI for name in self.workloads]
             if self.args.long_polls:
                 names += [name + servers.UWSGI + polling
-                          for name in workload_names]
+                          for name in self.workloads]
         return names
-
-    def _workloads(self):
-        return [name for name in self.args.workloads.split(',') if name]
 
     def _measure(self, target, url, name, connections, counter=None):
         return measuring.measure(target, url, name + '.lua', connections,
@@ -230,7 +227,7 @@ class Run:
             rounds['ceiling'].append(self._measure(
                 self.trivial_target, self.trivial_url, 'trivial',
                 connections, no_counter))
-            for name in self._workloads():
+            for name in self.workloads:
                 rounds[name].append(self._measure(
                     self.api_target, api.base_url, name, connections))
                 if notifying is not None:
@@ -242,14 +239,14 @@ class Run:
                         uwsgi[1], uwsgi[0].base_url, name, connections))
             if args.long_polls:
                 with long_polls.LongPolls(api.port, args.long_polls):
-                    for name in self._workloads():
+                    for name in self.workloads:
                         rounds[name + polling].append(self._measure(
                             self.api_target, api.base_url, name,
                             connections))
                 if uwsgi is not None:
                     with long_polls.LongPolls(uwsgi[0].port,
                                               args.long_polls):
-                        for name in self._workloads():
+                        for name in self.workloads:
                             rounds[name + servers.UWSGI + polling].append(
                                 self._measure(uwsgi[1], uwsgi[0].base_url,
                                               name, connections))
@@ -259,11 +256,11 @@ class Run:
                 args.backend, args.auth, report.label_for(args),
                 connections, args.rounds, args.duration), medians, ceiling)
         if notifying is not None:
-            report.print_notification_cost(medians, self._workloads())
+            report.print_notification_cost(medians, self.workloads)
         if args.long_polls:
-            report.print_long_poll_cost(medians, self._workloads(), polling)
+            report.print_long_poll_cost(medians, self.workloads, polling)
         if uwsgi is not None:
-            report.print_uwsgi_ratio(medians, self._workloads(), polling
+            report.print_uwsgi_ratio(medians, self.workloads, polling
                                      if args.long_polls else None)
 
     def _run_modes(self, results):

@@ -83,7 +83,7 @@ def run_scaling(args, api, target, connection, env, counter):
     through the driver, without the per-user container quota (one user
     holds 10,000: an operator would raise it so); the server measured
     keeps its options."""
-    connections = int(args.connections.split(',')[0])
+    connections = args.connections[0]
     driver = workloads.open_driver(connection, {'quota': {
         'containers_per_user': '-1', 'bytes_per_user': '-1'}})
     try:
@@ -131,7 +131,7 @@ def run_scaling(args, api, target, connection, env, counter):
 
 
 def run_soak(args, api, target, env, counter):
-    connections = int(args.connections.split(',')[0])
+    connections = args.connections[0]
     window = min(30, max(5, args.soak // 10))
     start = measuring.measure(target, api.base_url, 'mix.lua', connections,
                               window, env, counter)
